@@ -1,0 +1,91 @@
+"""Command line: `python -m bot …`, also installed as `careintro …`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from dotenv import load_dotenv
+
+from bot.config import ConfigError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="careintro", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="HTTP server (and the worker, unless --no-worker)")
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    serve.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    serve.add_argument("--no-worker", action="store_true", help="run the worker as its own process")
+    commands.add_parser("worker", help="the background worker alone")
+    commands.add_parser("migrate", help="apply database migrations")
+    preview = commands.add_parser(
+        "preview", help="print a template rendered with a sample or stored deal"
+    )
+    preview.add_argument("template", help="e.g. external/welcome.j2 or welcome")
+    preview.add_argument("--deal", help="a stored deal's id")
+    commands.add_parser("sandbox", help="run the whole bot against a local Slack emulator")
+    args = parser.parse_args(argv)
+
+    load_dotenv(os.environ.get("CAREINTRO_ENV_FILE", ".env"))
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        if args.command == "sandbox":
+            from bot.sandbox import run_sandbox
+
+            return run_sandbox()
+        settings = Settings.from_env()
+        return _run(args, settings)
+    except ConfigError as exc:
+        print(f"careintro: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        from bot.db import migrate
+
+        migrate(settings.database_url)
+        print("database is up to date")
+        return 0
+    if args.command == "preview":
+        from bot.preview import preview
+
+        return preview(settings, args.template, deal_id=args.deal)
+    if args.command == "worker":
+        from bot.runtime import build_runtime
+
+        settings.require("worker")
+        runtime = build_runtime(settings, with_worker=True)
+        assert runtime.worker is not None
+        runtime.worker.run_forever()
+        return 0
+    return _serve(args, settings)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import HttpServer, build_runtime
+
+    settings.require("socket" if args.socket else "http")
+    runtime = build_runtime(settings, with_worker=not args.no_worker, socket_mode=args.socket)
+    if runtime.worker:
+        runtime.worker.start()
+    if args.socket:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(runtime.bolt, settings.slack_app_token).start()
+        return 0
+    server = HttpServer(runtime, port=args.port or settings.port)
+    logging.getLogger("bot").info("serving on port %s", server.port)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""One typed settings object, read once from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Literal
+
+from bot.text import normalise_stage
+
+DEFAULT_PRECLOSE = "decisionmakerboughtin,contractsent,proposalpricequote,negotiationreview"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_PLACEHOLDERS = ("changethis", "your-", "xxxx", "<", "replace")
+
+Mode = Literal["http", "socket", "worker", "cli"]
+
+
+class ConfigError(ValueError):
+    """A setting the operator must fix; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///careintro.db"
+    port: int = 3000
+    preclose_stages: frozenset[str] = field(
+        default_factory=lambda: frozenset(DEFAULT_PRECLOSE.split(","))
+    )
+    won_stages: frozenset[str] = frozenset({"closedwon"})
+    lost_stages: frozenset[str] = frozenset({"closedlost"})
+    auto_watch: bool = False
+    channel_name_template: str = "care-{company}"
+    channel_private: bool = True
+    admins: frozenset[str] = frozenset()
+    response_minutes: int = 30
+    reminder_day: str = "mon"
+    reminder_time: time = time(9, 0)
+    hubspot_client_secret: str = ""
+    crm_webhook_secret: str = ""
+    public_url: str = ""
+    lease_seconds: int = 300
+    poll_seconds: float = 2.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Parse and check every variable; raise ConfigError naming the first bad one."""
+        env = os.environ if env is None else env
+        get = lambda name, default="": env.get(name, default).strip()  # noqa: E731
+        api_url = get("SLACK_API_URL", "https://slack.com/api/")
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+            database_url=database_url(get("DATABASE_URL", "sqlite:///careintro.db")),
+            port=_int(get("PORT", "3000"), "PORT", minimum=1, maximum=65535),
+            preclose_stages=_stages(
+                get("CARE_PRECLOSE_STAGES", DEFAULT_PRECLOSE), "CARE_PRECLOSE_STAGES"
+            ),
+            won_stages=_stages(get("CARE_WON_STAGES", "closedwon"), "CARE_WON_STAGES"),
+            lost_stages=_stages(get("CARE_LOST_STAGES", "closedlost"), "CARE_LOST_STAGES"),
+            auto_watch=_choice(get("CARE_AUTO_WATCH", "off"), "CARE_AUTO_WATCH", ("all", "off"))
+            == "all",
+            channel_name_template=_channel_template(get("CARE_CHANNEL_NAME", "care-{company}")),
+            channel_private=_bool(get("CARE_CHANNEL_PRIVATE", "true"), "CARE_CHANNEL_PRIVATE"),
+            admins=frozenset(u.strip() for u in get("CARE_ADMINS").split(",") if u.strip()),
+            response_minutes=_int(
+                get("CARE_RESPONSE_MINUTES", "30"),
+                "CARE_RESPONSE_MINUTES",
+                minimum=1,
+                maximum=10080,
+            ),
+            reminder_day=_choice(
+                get("CARE_REMINDER_DAY", "mon").lower()[:3], "CARE_REMINDER_DAY", WEEKDAYS
+            ),
+            reminder_time=_time(get("CARE_REMINDER_TIME", "09:00")),
+            hubspot_client_secret=get("HUBSPOT_CLIENT_SECRET"),
+            crm_webhook_secret=get("CRM_WEBHOOK_SECRET"),
+            public_url=get("PUBLIC_URL").rstrip("/"),
+            lease_seconds=_int(
+                get("CARE_LEASE_SECONDS", "300"), "CARE_LEASE_SECONDS", minimum=1, maximum=3600
+            ),
+            poll_seconds=_int(
+                get("CARE_POLL_MS", "2000"), "CARE_POLL_MS", minimum=10, maximum=60000
+            )
+            / 1000,
+        )
+
+    def require(self, mode: Mode) -> None:
+        """Stop start-up with one line when a secret the mode needs is missing."""
+        needs = {
+            "http": ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"],
+            "socket": ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"],
+            "worker": ["SLACK_BOT_TOKEN"],
+            "cli": [],
+        }[mode]
+        values = {
+            "SLACK_BOT_TOKEN": (self.slack_bot_token, "xoxb-"),
+            "SLACK_SIGNING_SECRET": (self.slack_signing_secret, ""),
+            "SLACK_APP_TOKEN": (self.slack_app_token, "xapp-"),
+        }
+        for name in needs:
+            value, prefix = values[name]
+            if not value:
+                raise ConfigError(f"{name} is not set: set it in the environment or in .env")
+            if any(p in value.lower() for p in _PLACEHOLDERS):
+                raise ConfigError(f"{name} still holds a placeholder: set the real value")
+            if prefix and not value.startswith(prefix):
+                raise ConfigError(f"{name} must start with {prefix!r}")
+
+
+def database_url(url: str) -> str:
+    """Accept Heroku's `postgres://` and use the psycopg 3 driver for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _int(raw: str, name: str, *, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, not {value}")
+    return value
+
+
+def _bool(raw: str, name: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _choice(raw: str, name: str, choices: tuple[str, ...]) -> str:
+    if raw.lower() not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw.lower()
+
+
+def _stages(raw: str, name: str) -> frozenset[str]:
+    stages = frozenset(filter(None, (normalise_stage(s) for s in raw.split(","))))
+    if not stages:
+        raise ConfigError(f"{name} must list at least one stage")
+    return stages
+
+
+def _time(raw: str) -> time:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw)
+    if not match:
+        raise ConfigError(f"CARE_REMINDER_TIME must be HH:MM (24-hour), not {raw!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def _channel_template(raw: str) -> str:
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(raw) if f is not None}
+    except ValueError:
+        fields = {"?"}
+    if fields != {"company"}:
+        raise ConfigError("CARE_CHANNEL_NAME must contain {company} and no other {field}")
+    return raw

@@ -1,0 +1,379 @@
+"""The fake workspace: users, conversations, messages, invites and views, behind one lock.
+
+Method handlers mutate a `Workspace` while holding `Workspace.lock`; the `FakeSlack`
+inspection properties read it under the same lock and hand out deep copies, so tests
+never observe a half-applied call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PERMALINK_HOST = "https://fake.slack.example"
+AVATAR_HOST = "https://avatars.fake.slack.example"
+
+
+@dataclass
+class User:
+    """A workspace member (or an external Slack Connect user, when `team_id` differs)."""
+
+    id: str
+    team_id: str
+    name: str
+    real_name: str
+    email: str | None
+    tz: str
+    title: str = ""
+    display_name: str = ""
+    is_bot: bool = False
+    deleted: bool = False
+    bot_id: str | None = None
+
+
+@dataclass
+class Channel:
+    """A conversation: public/private channel, IM (`is_im`, `im_user`) or group DM (`is_mpim`).
+
+    `messages` are dicts in posting order (oldest first), thread replies included.
+    """
+
+    id: str
+    name: str
+    is_private: bool
+    creator: str
+    created: int
+    members: set[str] = field(default_factory=set)
+    topic: str = ""
+    purpose: str = ""
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    pins: set[str] = field(default_factory=set)
+    is_im: bool = False
+    is_mpim: bool = False
+    im_user: str | None = None
+    is_archived: bool = False
+    is_ext_shared: bool = False
+    topic_meta: tuple[str, int] = ("", 0)
+    purpose_meta: tuple[str, int] = ("", 0)
+
+
+@dataclass
+class SharedInvite:
+    """A Slack Connect invitation sent with conversations.inviteShared."""
+
+    invite_id: str
+    channel: str
+    email: str | None
+    user_id: str | None
+    status: str  # "pending" or "accepted"
+    date_created: int
+    external_limited: bool = True
+    accepted_by: str | None = None
+    accepted_team: str | None = None
+
+
+def tz_now(tz: str) -> datetime:
+    """Local time in zone `tz`; unknown zones count as UTC rather than failing a call."""
+    try:
+        return datetime.now(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return datetime.now(UTC)
+
+
+def slug(text: str) -> str:
+    """`Ours Inc` -> `ours-inc`: used for the fake workspace domain and default emails."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "workspace"
+
+
+class Workspace:
+    """All state of one fake Slack workspace; every mutation happens under `lock`."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str,
+        team_name: str,
+        bot_user_id: str,
+        bot_id: str,
+        bot_name: str,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.team_id = team_id
+        self.team_name = team_name
+        self.domain = slug(team_name)
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = "A_FAKEAPP"
+        self.users: dict[str, User] = {}
+        self.channels: dict[str, Channel] = {}
+        self.invites: list[SharedInvite] = []
+        self.external_teams: dict[str, str] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.ephemeral: list[dict[str, Any]] = []
+        self.scheduled: list[dict[str, Any]] = []
+        self.views: dict[str, dict[str, Any]] = {}
+        self.views_opened: list[dict[str, Any]] = []
+        self.views_pushed: list[dict[str, Any]] = []
+        self.views_published: dict[str, dict[str, Any]] = {}
+        self.used_triggers: set[str] = set()
+        self.slack_connect = True
+        self.slack_connect_error = "not_paid"
+        self._counter = itertools.count(1)
+        self._last_ts_us = 0
+        self.add_user(
+            bot_user_id, name=bot_name, real_name=bot_name, email=None, is_bot=True, bot_id=bot_id
+        )
+
+    # ids and timestamps ---------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        """Unique Slack-shaped ids (`C0000000A`): upper-case letters and digits only."""
+        return f"{prefix}{next(self._counter):08X}"
+
+    def new_ts(self) -> str:
+        """Message timestamps: wall-clock based, strictly increasing, `1700000000.000100`."""
+        now_us = time.time_ns() // 1000
+        self._last_ts_us = max(now_us, self._last_ts_us + 1)
+        seconds, micros = divmod(self._last_ts_us, 1_000_000)
+        return f"{seconds}.{micros:06d}"
+
+    # users ---------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        real_name: str | None = None,
+        email: str | None = None,
+        tz: str = "America/Los_Angeles",
+        title: str = "",
+        display_name: str | None = None,
+        is_bot: bool = False,
+        deleted: bool = False,
+        team_id: str | None = None,
+        bot_id: str | None = None,
+    ) -> User:
+        name = name or user_id.lower()
+        user = User(
+            id=user_id,
+            team_id=team_id or self.team_id,
+            name=name,
+            real_name=real_name if real_name is not None else name.replace(".", " ").title(),
+            email=email,
+            tz=tz,
+            title=title,
+            display_name=display_name if display_name is not None else name,
+            is_bot=is_bot,
+            deleted=deleted,
+            bot_id=bot_id,
+        )
+        self.users[user_id] = user
+        return user
+
+    def user_by_email(self, email: str) -> User | None:
+        wanted = email.strip().lower()
+        for user in self.users.values():
+            if user.email and user.email.lower() == wanted:
+                return user
+        return None
+
+    def user_json(self, user: User) -> dict[str, Any]:
+        """The `user` object of users.info / users.list."""
+        profile: dict[str, Any] = {
+            "title": user.title,
+            "phone": "",
+            "skype": "",
+            "real_name": user.real_name,
+            "real_name_normalized": user.real_name,
+            "display_name": user.display_name,
+            "display_name_normalized": user.display_name,
+            "fields": {},
+            "status_text": "",
+            "status_emoji": "",
+            "team": user.team_id,
+        }
+        if user.email:
+            profile["email"] = user.email
+        for size in (24, 32, 48, 72, 192, 512):
+            profile[f"image_{size}"] = f"{AVATAR_HOST}/{user.id}_{size}.png"
+        if user.bot_id:
+            profile["bot_id"] = user.bot_id
+        local = tz_now(user.tz)
+        offset = local.utcoffset()
+        return {
+            "id": user.id,
+            "team_id": user.team_id,
+            "name": user.name,
+            "deleted": user.deleted,
+            "color": "9f69e7",
+            "real_name": user.real_name,
+            "tz": user.tz,
+            "tz_label": local.tzname() or "UTC",
+            "tz_offset": int(offset.total_seconds()) if offset else 0,
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": user.is_bot,
+            "is_app_user": False,
+            "is_email_confirmed": bool(user.email),
+            "updated": 1700000000,
+        }
+
+    # conversations -------------------------------------------------------------------
+
+    def add_channel(
+        self,
+        name: str,
+        *,
+        creator: str,
+        is_private: bool = False,
+        members: list[str] | set[str] | None = None,
+    ) -> Channel:
+        channel = Channel(
+            id=self.new_id("C"),
+            name=name,
+            is_private=is_private,
+            creator=creator,
+            created=int(time.time()),
+            members=set(members) if members is not None else {creator},
+        )
+        self.channels[channel.id] = channel
+        return channel
+
+    def channel_by_name(self, name: str) -> Channel | None:
+        for channel in self.channels.values():
+            if not channel.is_im and not channel.is_mpim and channel.name == name:
+                return channel
+        return None
+
+    def visible(self, channel_id: str) -> Channel | None:
+        """A conversation the bot can see: private ones and DMs only when it is a member."""
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            return None
+        if (channel.is_private or channel.is_im or channel.is_mpim) and (
+            self.bot_user_id not in channel.members
+        ):
+            return None
+        return channel
+
+    def im_with(self, user_id: str, *, create: bool) -> Channel | None:
+        """The bot's IM with `user_id`, opened on demand like conversations.open does."""
+        for channel in self.channels.values():
+            if channel.is_im and channel.im_user == user_id:
+                return channel
+        if not create:
+            return None
+        channel = Channel(
+            id=self.new_id("D"),
+            name=user_id,
+            is_private=True,
+            creator=self.bot_user_id,
+            created=int(time.time()),
+            members={self.bot_user_id, user_id},
+            is_im=True,
+            im_user=user_id,
+        )
+        self.channels[channel.id] = channel
+        return channel
+
+    def channel_json(self, channel: Channel, *, num_members: bool = False) -> dict[str, Any]:
+        """The `channel` object of conversations.create/info/list."""
+        if channel.is_im:
+            return {
+                "id": channel.id,
+                "created": channel.created,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": channel.im_user,
+                "is_user_deleted": False,
+                "priority": 0,
+                "context_team_id": self.team_id,
+            }
+        is_group = channel.is_private and not channel.is_mpim
+        data: dict[str, Any] = {
+            "id": channel.id,
+            "name": channel.name,
+            "name_normalized": channel.name,
+            "is_channel": not channel.is_private,
+            "is_group": is_group,
+            "is_im": False,
+            "is_mpim": channel.is_mpim,
+            "is_private": channel.is_private,
+            "created": channel.created,
+            "creator": channel.creator,
+            "is_archived": channel.is_archived,
+            "is_general": False,
+            "unlinked": 0,
+            "is_shared": channel.is_ext_shared,
+            "is_ext_shared": channel.is_ext_shared,
+            "is_org_shared": False,
+            "is_pending_ext_shared": any(
+                i.channel == channel.id and i.status == "pending" for i in self.invites
+            ),
+            "pending_shared": [],
+            "context_team_id": self.team_id,
+            "shared_team_ids": [self.team_id, *self._teams_in(channel)],
+            "is_member": self.bot_user_id in channel.members,
+            "topic": self._text_meta(channel.topic, channel.topic_meta),
+            "purpose": self._text_meta(channel.purpose, channel.purpose_meta),
+            "previous_names": [],
+        }
+        if num_members:
+            data["num_members"] = len(channel.members)
+        return data
+
+    def _teams_in(self, channel: Channel) -> list[str]:
+        teams = {self.users[m].team_id for m in channel.members if m in self.users}
+        return sorted(teams - {self.team_id})
+
+    @staticmethod
+    def _text_meta(value: str, meta: tuple[str, int]) -> dict[str, Any]:
+        return {"value": value, "creator": meta[0], "last_set": meta[1]}
+
+    # messages ------------------------------------------------------------------------
+
+    def find_message(self, channel: Channel, ts: str) -> dict[str, Any] | None:
+        for message in channel.messages:
+            if message["ts"] == ts:
+                return message
+        return None
+
+    def message_json(
+        self, channel: Channel, message: dict[str, Any], *, with_metadata: bool
+    ) -> dict[str, Any]:
+        """A message as history/replies return it: thread summary added, metadata optional."""
+        data = {k: v for k, v in message.items() if v is not None and k != "metadata"}
+        if not data.get("blocks"):
+            data.pop("blocks", None)
+        if with_metadata and message.get("metadata"):
+            data["metadata"] = message["metadata"]
+        replies = [
+            m for m in channel.messages if m.get("thread_ts") == message["ts"] and m is not message
+        ]
+        if replies:
+            data["thread_ts"] = message["ts"]
+            data["reply_count"] = len(replies)
+            data["reply_users"] = sorted({m["user"] for m in replies})
+            data["reply_users_count"] = len(data["reply_users"])
+            data["latest_reply"] = replies[-1]["ts"]
+        if message["ts"] in channel.pins:
+            data["pinned_to"] = [channel.id]
+        return data
+
+    def permalink(self, channel: Channel, message: dict[str, Any]) -> str:
+        link = f"{PERMALINK_HOST}/archives/{channel.id}/p{message['ts'].replace('.', '')}"
+        thread_ts = message.get("thread_ts")
+        if thread_ts and thread_ts != message["ts"]:
+            link += f"?thread_ts={thread_ts}&cid={channel.id}"
+        return link

@@ -1,0 +1,11 @@
+"""Slack listeners, one module per surface; each has `register(app, services)`."""
+
+from slack_bolt import App
+
+from bot.listeners import commands, views
+from bot.services import Services
+
+
+def register_listeners(app: App, services: Services) -> None:
+    commands.register(app, services)
+    views.register(app, services)

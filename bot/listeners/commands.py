@@ -1,0 +1,51 @@
+"""`/introduce-care`: parse, record (quick local writes only), ack, hand off."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot import commands as c
+from bot.db import session_scope
+from bot.exceptions import UserError
+from bot.flows import slash
+from bot.ids import COMMAND
+from bot.services import Services, unexpected
+from bot.views import introduce_modal
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    def introduce_care(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        handle_command(ack, command, client, services)
+
+    app.command(COMMAND)(introduce_care)
+
+
+def handle_command(
+    ack: Ack, command: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    user_id = command.get("user_id", "")
+    try:
+        parsed = c.parse(command.get("text") or "")
+        if isinstance(parsed, c.OpenModal):
+            ack()
+            client.views_open(trigger_id=command["trigger_id"], view=introduce_modal())
+            return
+        with session_scope(services.engine) as session:
+            reply = slash.handle(
+                session, command=parsed, user_id=user_id, settings=services.settings
+            )
+    except UserError as exc:
+        ack(response_type="ephemeral", text=str(exc))
+        return
+    except Exception as exc:  # one place turns the unexpected into an error id
+        ack(response_type="ephemeral", text=unexpected(exc, "slash command"))
+        return
+    ack(response_type="ephemeral", text=reply.text, blocks=reply.blocks or None)
+    if reply.queued:
+        services.hand_off()

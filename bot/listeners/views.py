@@ -1,0 +1,79 @@
+"""The introduction modal's submission: validate, answer errors inline, record, hand off."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot import commands as c
+from bot.db import session_scope
+from bot.exceptions import UserError
+from bot.flows import slash
+from bot.ids import Field, ModalId
+from bot.services import Services, unexpected
+from bot.text import clean_value
+
+
+def register(app: App, services: Services) -> None:
+    def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        handle_submission(ack, body, view, services)
+
+    app.view(ModalId.INTRODUCE.value)(submitted)
+
+
+def _value(view: dict[str, Any], field: Field) -> Any:
+    action = view.get("state", {}).get("values", {}).get(field, {}).get(field.action, {})
+    return action.get("selected_user") if field == Field.ENGINEER else (action.get("value") or "")
+
+
+def parse_submission(view: dict[str, Any]) -> tuple[c.Introduce, str, dict[str, str]]:
+    """The request the modal describes, its notes, and errors by block id."""
+    errors: dict[str, str] = {}
+    deal_id = _value(view, Field.DEAL).strip()
+    try:
+        deal_id = c.parse(f"now {deal_id}").deal_id if deal_id else ""  # type: ignore[union-attr]
+    except UserError as exc:
+        errors[Field.DEAL] = exc.message
+    if not deal_id and Field.DEAL not in errors:
+        errors[Field.DEAL] = "Enter the deal id."
+    contacts: list[str] = []
+    for raw in re.split(r"[\s,;]+", _value(view, Field.CONTACTS)):
+        if raw:
+            try:
+                contacts.append(c.normalise_email(raw))
+            except UserError as exc:
+                errors[Field.CONTACTS] = exc.message
+    request = c.Introduce(
+        "now",
+        deal_id,
+        clean_value(_value(view, Field.COMPANY)),
+        _value(view, Field.ENGINEER),
+        tuple(dict.fromkeys(contacts)),
+    )
+    return request, _value(view, Field.NOTES).strip(), errors
+
+
+def handle_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
+    request, notes, errors = parse_submission(view)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    user_id = body.get("user", {}).get("id", "")
+    try:
+        with session_scope(services.engine) as session:
+            reply = slash.introduce(
+                session, request=request, user_id=user_id, settings=services.settings, notes=notes
+            )
+    except UserError as exc:
+        ack(response_action="errors", errors={Field.ENGINEER: exc.message[:150]})
+        return
+    except Exception as exc:
+        ack(response_action="errors", errors={Field.DEAL: unexpected(exc, "modal")[:150]})
+        return
+    ack()
+    if reply.queued:
+        services.hand_off()

@@ -1,0 +1,148 @@
+"""Database tables. The database is the source of truth for every introduction step."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Column, Numeric, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Aware UTC; SQLModel's column type keeps it UTC on SQLite too."""
+    return datetime.now(UTC)
+
+
+class IntroStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Step(StrEnum):
+    """The SPEC's introduction steps, in order; `prepare` resolves who takes part."""
+
+    PREPARE = "prepare"
+    CHANNEL = "channel"
+    INVITE = "invite"
+    TOPIC = "topic"
+    WELCOME = "welcome"
+    CONNECT = "connect"
+    BRIEF = "brief"
+    NOTIFY_AE = "notify_ae"
+
+
+STEPS: tuple[Step, ...] = tuple(Step)
+
+
+class InviteState(StrEnum):
+    WAITING = "waiting"
+    SENDING = "sending"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+
+
+# A deal as the CRM (or a person) described it; `crm_id` is the CRM's own key.
+class Deal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    crm_id: str = Field(max_length=64, unique=True, index=True)
+    company: str = Field(default="", max_length=200)
+    stage: str = Field(default="", max_length=100)
+    stage_label: str = Field(default="", max_length=100)
+    amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(16, 2)))
+    close_date: date | None = None
+    owner_email: str | None = Field(default=None, max_length=254)
+    engineer_email: str | None = Field(default=None, max_length=254)
+    engineer_user_id: str | None = Field(default=None, max_length=32)
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    watched: bool = False
+    registered_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# A prospect contact of a deal and the state of their Slack Connect invitation.
+class Contact(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("deal_id", "email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id", index=True)
+    email: str = Field(max_length=254)
+    invite_state: InviteState = Field(default=InviteState.WAITING, sa_type=String(16))
+    invite_id: str | None = Field(default=None, max_length=64)
+    invite_error: str | None = Field(default=None, max_length=200)
+    invited_at: datetime | None = None
+    accepted_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# A member of the care roster the engineer is picked from, with their backup.
+class CareMember(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32, unique=True)
+    backup_user_id: str | None = Field(default=None, max_length=32)
+    active: bool = True
+    added_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# The one introduction of a deal; its lease lets exactly one worker run it at a time.
+class Introduction(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id", unique=True)
+    status: IntroStatus = Field(default=IntroStatus.PENDING, sa_type=String(16), index=True)
+    late: bool = False
+    source: str = Field(default="now", max_length=16)
+    requested_by: str | None = Field(default=None, max_length=32)
+    response_url: str | None = Field(default=None, max_length=500)
+    engineer_user_id: str | None = Field(default=None, max_length=32)
+    backup_user_id: str | None = Field(default=None, max_length=32)
+    ae_user_id: str | None = Field(default=None, max_length=32)
+    channel_name: str | None = Field(default=None, max_length=80, unique=True)
+    channel_id: str | None = Field(default=None, max_length=32, unique=True)
+    welcome_ts: str | None = Field(default=None, max_length=32)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    next_attempt_at: datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+# Every stage change of a deal: what, when, and where it came from.
+class StageChange(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id", index=True)
+    from_stage: str = Field(default="", max_length=100)
+    to_stage: str = Field(max_length=100)
+    label: str = Field(default="", max_length=100)
+    source: str = Field(max_length=32)
+    actor: str | None = Field(default=None, max_length=64)
+    effect: str = Field(default="", max_length=200)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+# What we keep about a person of our workspace: their own settings.
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32, unique=True)
+    reminders: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# One row per step once it has started; `done_at` set means it never runs again.
+class IntroductionStep(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("introduction_id", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    introduction_id: int = Field(foreign_key="introduction.id", index=True)
+    step: Step = Field(sa_type=String(16))
+    started_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+    detail: str | None = Field(default=None, max_length=500)

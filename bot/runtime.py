@@ -1,0 +1,81 @@
+"""Wiring for a running process: settings -> engine -> app, worker, web server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from slack_bolt import App
+from sqlalchemy import Engine
+from waitress.server import create_server
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.db import make_engine, migrate
+from bot.services import Services
+from bot.slack.client import make_client
+from bot.web import create_web_app
+from bot.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    worker: Worker | None
+    bolt: App
+
+
+def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = False) -> Runtime:
+    engine = make_engine(settings.database_url)
+    if settings.database_url.startswith("sqlite"):
+        migrate(settings.database_url)  # embedded default: zero set-up; PostgreSQL uses `release`
+    client = make_client(settings)
+    worker = (
+        Worker(
+            engine,
+            settings,
+            client,
+            poll_seconds=settings.poll_seconds,
+            lease_seconds=settings.lease_seconds,
+        )
+        if with_worker
+        else None
+    )
+    services = Services(
+        engine=engine, settings=settings, hand_off=worker.wake if worker else lambda: None
+    )
+    bolt = build_app(services, client=client, socket_mode=socket_mode)
+    return Runtime(settings=settings, engine=engine, worker=worker, bolt=bolt)
+
+
+class HttpServer:
+    """The production WSGI server (waitress) on a thread-pool, bound at construction."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        host: str = "0.0.0.0",  # noqa: S104 (a dyno's server listens on every interface)
+        port: int = 3000,
+        threads: int = 8,
+    ) -> None:
+        web = create_web_app(runtime.bolt, runtime.engine)
+        self.server = create_server(web, host=host, port=port, threads=threads, ident="careintro")
+        self.port: int = self.server.effective_port  # type: ignore[union-attr]
+        self._thread: threading.Thread | None = None
+
+    def serve_forever(self) -> None:
+        self.server.run()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.serve_forever, name="careintro-http", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.close()

@@ -1,0 +1,159 @@
+"""`careintro sandbox`: the whole bot against the built-in Slack emulator, no workspace needed.
+
+It starts the emulator, the real HTTP app and the worker on 127.0.0.1, sends the
+signed slash commands an AE would type, waits for the introduction, and prints what
+the prospect, the engineer and the AE each see.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from bot import crud
+from bot.config import Settings
+from bot.db import session_scope
+from bot.emulator import FakeSlack
+from bot.models import Contact, Introduction, IntroStatus
+from bot.runtime import HttpServer, build_runtime
+from bot.slack.requests import post, signed_headers, slash_command_body
+from bot.textview import blocks_to_text, mrkdwn_to_text
+
+SECRET = "sandbox-signing-secret"  # noqa: S105 (the emulator's, not a real secret)
+TOKEN = "xoxb-sandbox"  # noqa: S105
+PEOPLE = [
+    ("U0AE", "alex", "Alex Account", "alex@ours.example", "Account Executive"),
+    ("U0ENG", "erin", "Erin Engineer", "erin@ours.example", "Senior Support Engineer"),
+    ("U0BACKUP", "sam", "Sam Backup", "sam@ours.example", "Support Engineer"),
+]
+COMMANDS = [
+    "team add <@U0ENG|erin> backup <@U0BACKUP|sam>",
+    "now D-1001 Acme Corp <@U0ENG|erin> cto@acme.example ops@acme.example",
+]
+
+
+def run_sandbox(*, timeout: float = 30) -> int:
+    for noisy in ("bot", "alembic", "slack_bolt", "slack_sdk", "waitress"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    with (
+        tempfile.TemporaryDirectory(prefix="careintro-sandbox-") as tmp,
+        FakeSlack(
+            team_id="T_OURS", team_name="Ours Inc", bot_token=TOKEN, bot_user_id="U0BOT"
+        ) as fake,
+    ):
+        for user_id, name, real_name, email, title in PEOPLE:
+            fake.add_user(
+                user_id,
+                name=name,
+                real_name=real_name,
+                email=email,
+                title=title,
+                tz="Europe/Berlin",
+            )
+        settings = Settings(
+            slack_bot_token=TOKEN,
+            slack_signing_secret=SECRET,
+            slack_api_url=fake.url,
+            database_url=f"sqlite:///{Path(tmp) / 'careintro.db'}",
+            poll_seconds=0.2,
+        )
+        runtime = build_runtime(settings, with_worker=True)
+        assert runtime.worker is not None
+        runtime.worker.start()
+        server = HttpServer(runtime, host="127.0.0.1", port=0)
+        server.start()
+        try:
+            return _story(
+                fake, runtime.engine, f"http://127.0.0.1:{server.port}/slack/events", timeout
+            )
+        finally:
+            runtime.worker.stop()
+            server.stop()
+            runtime.engine.dispose()
+
+
+def _seed_crm_deal(engine: Any) -> None:
+    """The deal as a CRM would have recorded it: internal facts the prospect never sees."""
+    with session_scope(engine) as session:
+        crud.upsert_deal(
+            session,
+            crm_id="D-1001",
+            company="Acme Corp",
+            stage="contractsent",
+            stage_label="Contract Sent",
+            amount=Decimal("48000"),
+            close_date=date.today() + timedelta(days=21),
+            owner_email="alex@ours.example",
+            notes="Promised SSO setup help in week one and a quarterly review.",
+        )
+
+
+def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
+    names = {uid: real for uid, _, real, _, _ in PEOPLE} | {"U0BOT": "CareIntro (bot)"}
+    print("CareIntro sandbox: a local Slack emulator, the real app and its worker.\n")
+    _seed_crm_deal(engine)
+    print("CRM: deal D-1001, Acme Corp, 48,000, Contract Sent, owner alex@ours.example\n")
+    print("── What the AE (Alex) types, and the answers only they see ──")
+    for text in COMMANDS:
+        body = slash_command_body(text, user_id="U0AE")
+        status, answer = post(url, body, signed_headers(SECRET, body))
+        print(f"/introduce-care {mrkdwn_to_text(text, names)}")
+        print(f"  → {mrkdwn_to_text(_answer_text(answer), names)}  (HTTP {status})")
+    intro = _wait_for_introduction(engine, timeout)
+    if intro is None or intro.status != IntroStatus.DONE:
+        print(f"\nThe introduction did not finish: {intro.last_error if intro else 'not started'}")
+        return 1
+    channel = fake.channels[intro.channel_id]
+    names |= {intro.channel_id: channel.name}
+    print(f"\n── What the prospect sees in #{channel.name} (private: {channel.is_private}) ──")
+    print(f"Topic: {mrkdwn_to_text(channel.topic, names)}")
+    for message in fake.messages(intro.channel_id):
+        pinned = " [pinned]" if message["ts"] in channel.pins else ""
+        print(f"\nCareIntro{pinned}:\n{_show(message, names)}")
+    with session_scope(engine) as session:
+        contacts = session.exec(select(Contact).order_by(Contact.id)).all()
+        print("\nSlack Connect invitations:")
+        for contact in contacts:
+            print(f"  {contact.email}: {contact.invite_state}")
+    for user_id, title in (("U0ENG", "the engineer (Erin)"), ("U0AE", "the AE (Alex)")):
+        print(f"\n── What {title} gets as a DM from CareIntro ──")
+        for message in fake.dm_messages(user_id):
+            print(_show(message, names) + "\n")
+    print(
+        f"Members of #{channel.name}: "
+        + ", ".join(names.get(m, m) for m in sorted(channel.members))
+    )
+    return 0
+
+
+def _answer_text(raw: str) -> str:
+    import json
+
+    try:
+        return json.loads(raw).get("text", raw)
+    except ValueError:
+        return raw
+
+
+def _show(message: dict[str, Any], names: dict[str, str]) -> str:
+    if message.get("blocks"):
+        return blocks_to_text(message["blocks"], names)
+    return mrkdwn_to_text(message.get("text", ""), names)
+
+
+def _wait_for_introduction(engine: Any, timeout: float) -> Introduction | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope(engine) as session:
+            intro = session.exec(select(Introduction)).first()
+            if intro and intro.status in (IntroStatus.DONE, IntroStatus.FAILED):
+                return intro
+        time.sleep(0.1)
+    return intro

@@ -1,0 +1,194 @@
+"""Every word a person reads comes from `templates/`, rendered here.
+
+Prospect-facing templates (`external/`) get an `ExternalContext` that can only hold
+public fields; internal ones get whatever the flow passes. Every value printed with
+`{{ }}` is mrkdwn-escaped unless it is `Mrkdwn` we built ourselves (mentions, links).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    ImageElement,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.text import Mrkdwn, escape_mrkdwn
+
+_SLACK_ID = re.compile(r"^[UWBCDG][A-Z0-9_]{1,31}$")
+SECTION_LIMIT = 3000
+
+
+def template_dirs() -> list[Path]:
+    """The checkout's `templates/` first, then the copy a wheel carries."""
+    here = Path(__file__).resolve().parent
+    return [p for p in (here.parent / "templates", here / "_templates") if p.is_dir()]
+
+
+@dataclass(frozen=True)
+class PublicProfile:
+    """What anyone in a Slack Connect channel may see of one of our people."""
+
+    user_id: str
+    name: str
+    title: str = ""
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
+class ExternalContext:
+    """The only data a prospect-facing template receives (SPEC: what the prospect sees)."""
+
+    company: str
+    engineer: PublicProfile
+    ae: PublicProfile
+    response_minutes: int
+    backup: PublicProfile | None = None
+    contact_names: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def _finalize(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, Mrkdwn):
+        return value
+    return escape_mrkdwn(value)
+
+
+def mention(user_id: str | None) -> Mrkdwn:
+    if not user_id or not _SLACK_ID.match(user_id):
+        return Mrkdwn("someone")
+    return Mrkdwn(f"<@{user_id}>")
+
+
+def channel_link(channel_id: str | None) -> Mrkdwn:
+    if not channel_id or not _SLACK_ID.match(channel_id):
+        return Mrkdwn("(no channel yet)")
+    return Mrkdwn(f"<#{channel_id}>")
+
+
+def format_date(value: date | datetime | None) -> str:
+    return value.strftime("%a %d %b %Y") if value else "not set"
+
+
+def format_money(value: Decimal | float | int | None) -> str:
+    if value is None:
+        return "not set"
+    return f"{Decimal(value):,.2f}".removesuffix(".00")
+
+
+def days_until(value: date | None, today: date | None = None) -> str:
+    if value is None:
+        return "no close date"
+    days = (value - (today or date.today())).days
+    if days == 0:
+        return "closes today"
+    return f"{days} days to close" if days > 0 else f"closed {-days} days ago"
+
+
+@cache
+def environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader([str(p) for p in template_dirs()]),
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        mention=mention,
+        channel=channel_link,
+        date=format_date,
+        money=format_money,
+        days_until=days_until,
+        mrkdwn=lambda v: Mrkdwn(escape_mrkdwn(v)),
+    )
+    return env
+
+
+def _render_block(name: str, block: str, context: dict[str, Any]) -> str:
+    template = environment().get_template(name)
+    if block not in template.blocks:
+        return ""
+    render = template.blocks[block]
+    return "".join(render(template.new_context(context))).strip()
+
+
+def _message(name: str, context: dict[str, Any], image: PublicProfile | None) -> Message:
+    """Layout: `text` is the notification fallback, `body` holds sections split by
+    lines of `---`, `context` is the small print under them."""
+    text = _render_block(name, "text", context)
+    sections = [
+        s.strip() for s in re.split(r"^---$", _render_block(name, "body", context), flags=re.M)
+    ]
+    blocks: list[Block] = []
+    for index, section in enumerate(s for s in sections if s):
+        accessory = None
+        if index == 0 and image and image.image_url:
+            accessory = ImageElement(image_url=image.image_url, alt_text=image.name or "photo")
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=section[:SECTION_LIMIT]), accessory=accessory)
+        )
+    small_print = _render_block(name, "context", context)
+    if small_print:
+        blocks += [DividerBlock(), ContextBlock(elements=[MarkdownTextObject(text=small_print)])]
+    return Message(text=text or sections[0][:300], blocks=[b.to_dict() for b in blocks])
+
+
+def render_external(name: str, context: ExternalContext) -> Message:
+    """A prospect-facing message; the context type is the guarantee of what it can show."""
+    if not name.startswith("external/") or not isinstance(context, ExternalContext):
+        raise ValueError("prospect-facing messages take an external template and ExternalContext")
+    return _message(name, _external_dict(context), image=context.engineer)
+
+
+def render_external_text(name: str, context: ExternalContext, *, limit: int) -> str:
+    """A prospect-facing single line (the channel topic), cut at Slack's limit."""
+    if not name.startswith("external/") or not isinstance(context, ExternalContext):
+        raise ValueError("prospect-facing text takes an external template and ExternalContext")
+    text = " ".join(_render_block(name, "text", _external_dict(context)).split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def render_internal(name: str, **context: Any) -> Message:
+    if not name.startswith("internal/"):
+        raise ValueError("internal messages take an internal/ template")
+    return _message(name, context, image=None)
+
+
+def _external_dict(context: ExternalContext) -> dict[str, Any]:
+    return {
+        **asdict(context),
+        "engineer": context.engineer,
+        "ae": context.ae,
+        "backup": context.backup,
+    }
+
+
+def block_kit_builder_url(message: Message, *, surface: str = "message") -> str:
+    """A link that opens the blocks in Slack's Block Kit Builder."""
+    import json
+
+    payload = json.dumps({"blocks": message.blocks}, separators=(",", ":"))
+    return f"https://app.slack.com/block-kit-builder/#{quote(payload, safe='')}"

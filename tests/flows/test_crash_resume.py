@@ -1,0 +1,124 @@
+"""A worker killed mid-introduction leaves work that the next one finishes, once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlmodel import Session, select
+
+from bot import crud
+from bot.models import Introduction, IntroductionStep, IntroStatus
+from tests.factories import make_deal, make_member
+
+pytestmark = pytest.mark.slow
+
+
+def start_worker(settings) -> subprocess.Popen:
+    env = os.environ | {
+        "SLACK_BOT_TOKEN": settings.slack_bot_token,
+        "SLACK_API_URL": settings.slack_api_url,
+        "DATABASE_URL": settings.database_url,
+        "CARE_LEASE_SECONDS": "1",
+        "CARE_POLL_MS": "100",
+        "CAREINTRO_ENV_FILE": os.devnull,
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env)
+
+
+def queue_introduction(engine) -> None:
+    make_member(engine)
+    deal = make_deal(engine, "D-1", engineer_user_id="U_ENG", contacts=["cto@acme.example"])
+    with Session(engine) as session:
+        crud.request_introduction(
+            session, deal=session.merge(deal), source="now", requested_by="U_AE"
+        )
+        session.commit()
+
+
+def wait_for(predicate, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def step_done(engine, step: str) -> bool:
+    with Session(engine) as session:
+        row = session.exec(select(IntroductionStep).where(IntroductionStep.step == step)).first()
+        return bool(row and row.done_at)
+
+
+def finish_with_new_worker(settings, engine) -> Introduction:
+    worker = start_worker(settings)
+    try:
+
+        def finished() -> bool:
+            with Session(engine) as session:
+                intro = session.exec(select(Introduction)).one()
+                return intro.status in (IntroStatus.DONE, IntroStatus.FAILED)
+
+        wait_for(finished)
+    finally:
+        worker.terminate()
+        worker.wait(10)
+    with Session(engine) as session:
+        return session.exec(select(Introduction)).one()
+
+
+def assert_exactly_once(fake, intro: Introduction) -> None:
+    assert intro.status == IntroStatus.DONE, intro.last_error
+    assert len([c for c in fake.channels.values() if c.name.startswith("care-acme-corp")]) == 1
+    assert len(fake.messages(intro.channel_id)) == 1
+    assert len(fake.shared_invites) == 1
+    assert len(fake.dm_messages("U_ENG")) == 1
+    assert len(fake.dm_messages("U_AE")) == 1
+
+
+def test_killed_after_step_one_resumes_with_one_channel(settings, fake, engine):
+    queue_introduction(engine)
+    release = fake.hang("conversations.invite")
+    worker = start_worker(settings)
+    wait_for(lambda: step_done(engine, "channel"))
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    release.set()
+    fake.clear_faults()
+
+    intro = finish_with_new_worker(settings, engine)
+    assert_exactly_once(fake, intro)
+
+
+def test_killed_between_creating_the_channel_and_recording_it_adopts_it(settings, fake, engine):
+    queue_introduction(engine)
+    fake.hang("conversations.create", after_effect=True)
+    worker = start_worker(settings)
+    wait_for(lambda: fake.channel_by_name("care-acme-corp") is not None)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    fake.release_all()
+    fake.clear_faults()
+
+    intro = finish_with_new_worker(settings, engine)
+    assert_exactly_once(fake, intro)
+    assert fake.channels[intro.channel_id].name == "care-acme-corp"
+
+
+def test_killed_after_posting_the_welcome_posts_no_second(settings, fake, engine):
+    queue_introduction(engine)
+    fake.hang("chat.postMessage", after_effect=True)  # posted; the answer never arrives
+    worker = start_worker(settings)
+    wait_for(lambda: any(fake.messages(c) for c in fake.channels))
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    fake.release_all()
+    fake.clear_faults()
+
+    intro = finish_with_new_worker(settings, engine)
+    assert_exactly_once(fake, intro)
+    assert intro.welcome_ts in fake.channels[intro.channel_id].pins
