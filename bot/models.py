@@ -113,6 +113,8 @@ class Introduction(SQLModel, table=True):
     lease_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    last_prospect_message_at: datetime | None = None
+    last_prospect_text: str | None = Field(default=None, max_length=300)
 
 
 # Every stage change of a deal: what, when, and where it came from.
@@ -128,12 +130,67 @@ class StageChange(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow)
 
 
-# What we keep about a person of our workspace: their own settings.
+# What we keep about a person of our workspace: their settings and Slack timezone.
 class Person(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(max_length=32, unique=True)
     reminders: bool = True
+    tz: str | None = Field(default=None, max_length=64)
+    tz_checked_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# A CRM event as received (webhook, HubSpot, CSV), stored before we answer, run by the worker.
+class CrmEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)
+    dedupe_key: str = Field(max_length=300, unique=True)
+    crm_id: str = Field(max_length=64, index=True)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = Field(default=None, index=True)
+    error: str | None = Field(default=None, max_length=500)
+
+
+# A Slack event (Events API) as received; `event_id` makes Slack's retries harmless.
+class SlackEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64, unique=True)
+    type: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = Field(default=None, index=True)
+    error: str | None = Field(default=None, max_length=500)
+
+
+# One weekly reminder per person per ISO week ("2026-W48"): the unique pair is the guarantee.
+class ReminderSent(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("user_id", "week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    week: str = Field(max_length=10)
+    claimed_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+# A prospect's question waiting for our first reply; one per prospect message.
+class ResponseClock(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel_id", "message_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    introduction_id: int = Field(foreign_key="introduction.id", index=True)
+    channel_id: str = Field(max_length=32)
+    message_ts: str = Field(max_length=32)
+    asker_user_id: str | None = Field(default=None, max_length=32)
+    text_preview: str = Field(default="", max_length=300)
+    started_at: datetime
+    answered_at: datetime | None = Field(default=None, index=True)
+    answered_by: str | None = Field(default=None, max_length=32)
+    response_seconds: int | None = None
+    engineer_alerted_at: datetime | None = None
+    backup_alerted_at: datetime | None = None
 
 
 # One row per step once it has started; `done_at` set means it never runs again.

@@ -45,6 +45,10 @@ def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = 
         if with_worker
         else None
     )
+    if worker:
+        from bot.tasks import periodic_tasks
+
+        worker.tasks = periodic_tasks(worker, settings, client)
     services = Services(
         engine=engine, settings=settings, hand_off=worker.wake if worker else lambda: None
     )

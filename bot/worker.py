@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from slack_sdk import WebClient
@@ -53,6 +54,7 @@ class Worker:
             owner=self.owner,
             lease_seconds=lease_seconds,
         )
+        self.tasks: list[tuple[str, Callable[[], int]]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -92,11 +94,20 @@ class Worker:
         return None
 
     def run_once(self) -> int:
-        """Run due introductions until none is left; returns how many were run."""
+        """Run due introductions until none is left, then each periodic task once.
+
+        Returns how much work was done; a task's failure is logged and does not stop
+        the others.
+        """
         count = 0
         while not self._stop.is_set() and (intro_id := self.claim()) is not None:
             self.runner.run(intro_id)
             count += 1
+        for name, task in self.tasks:
+            try:
+                count += task()
+            except Exception:
+                log.exception("task=%s failed; it runs again at the next poll", name)
         return count
 
     def run_forever(self) -> None:

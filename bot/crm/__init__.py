@@ -1,0 +1,1 @@
+"""CRM integrations: webhooks (generic, HubSpot), CSV import, and the event inbox."""
