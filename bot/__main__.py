@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("template", help="e.g. external/welcome.j2 or welcome")
     preview.add_argument("--deal", help="a stored deal's id")
     commands.add_parser("sandbox", help="run the whole bot against a local Slack emulator")
+    importer = commands.add_parser("import", help="upsert deals from a CSV export")
+    importer.add_argument("file", help="CSV with deal_id, company, stage, amount, close_date, …")
     args = parser.parse_args(argv)
 
     load_dotenv(os.environ.get("CAREINTRO_ENV_FILE", ".env"))
@@ -58,6 +60,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.preview import preview
 
         return preview(settings, args.template, deal_id=args.deal)
+    if args.command == "import":
+        return _import(settings, args.file)
     if args.command == "worker":
         from bot.runtime import build_runtime
 
@@ -67,6 +71,29 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         runtime.worker.run_forever()
         return 0
     return _serve(args, settings)
+
+
+def _import(settings: Settings, file: str) -> int:
+    """Exit 1 only when nothing could be read; rejected rows are listed with reasons."""
+    from pathlib import Path
+
+    from bot.crm.csv_import import CsvReadError, import_csv
+    from bot.db import make_engine, migrate
+
+    if settings.database_url.startswith("sqlite"):
+        migrate(settings.database_url)
+    try:
+        report = import_csv(make_engine(settings.database_url), settings, Path(file))
+    except CsvReadError as exc:
+        print(f"careintro: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines))
+    rejected = sum(1 for line in report.lines if ": rejected: " in line)
+    print(
+        f"{report.accepted} rows accepted, {rejected} rejected, "
+        f"{report.introductions} introductions queued"
+    )
+    return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

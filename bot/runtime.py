@@ -27,6 +27,7 @@ class Runtime:
     engine: Engine
     worker: Worker | None
     bolt: App
+    services: Services
 
 
 def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = False) -> Runtime:
@@ -53,7 +54,7 @@ def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = 
         engine=engine, settings=settings, hand_off=worker.wake if worker else lambda: None
     )
     bolt = build_app(services, client=client, socket_mode=socket_mode)
-    return Runtime(settings=settings, engine=engine, worker=worker, bolt=bolt)
+    return Runtime(settings=settings, engine=engine, worker=worker, bolt=bolt, services=services)
 
 
 class HttpServer:
@@ -67,7 +68,9 @@ class HttpServer:
         port: int = 3000,
         threads: int = 8,
     ) -> None:
-        web = create_web_app(runtime.bolt, runtime.engine)
+        web = create_web_app(
+            runtime.bolt, runtime.engine, runtime.settings, runtime.services.hand_off
+        )
         self.server = create_server(web, host=host, port=port, threads=threads, ident="careintro")
         self.port: int = self.server.effective_port  # type: ignore[union-attr]
         self._thread: threading.Thread | None = None

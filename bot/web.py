@@ -2,21 +2,88 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from collections.abc import Callable
+
+from flask import Flask, Request, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import Engine
 
-from bot.db import ping
+from bot.config import Settings
+from bot.crm import inbox
+from bot.crm.webhooks import (
+    BodyError,
+    InboxItem,
+    SignatureError,
+    read_generic,
+    read_hubspot,
+    verify_generic,
+    verify_hubspot,
+)
+from bot.db import ping, session_scope
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
-def create_web_app(bolt_app: App, engine: Engine) -> Flask:
+def public_url(settings: Settings, req: Request) -> str:
+    """The URL HubSpot called, as it signed it: PUBLIC_URL, or rebuilt from proxy headers."""
+    path = req.full_path.rstrip("?")
+    if settings.public_url:
+        return settings.public_url + path
+    proto = req.headers.get("X-Forwarded-Proto", req.scheme).split(",")[0].strip()
+    host = req.headers.get("X-Forwarded-Host") or req.headers.get("Host", "")
+    return f"{proto}://{host.split(',')[0].strip()}{path}"
+
+
+def create_web_app(bolt_app: App, engine: Engine, settings: Settings,
+                   hand_off: Callable[[], None]) -> Flask:  # fmt: skip
     web = Flask("careintro")
+    web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     slack = SlackRequestHandler(bolt_app)
 
     @web.post("/slack/events")
     def slack_events():  # type: ignore[no-untyped-def]
         return slack.handle(request)
+
+    def accept(items: list[InboxItem], warnings: list[str]):  # type: ignore[no-untyped-def]
+        """Store durably, then answer: a crash after the answer loses nothing."""
+        with session_scope(engine) as session:
+            new = inbox.store(session, items)
+        if new:
+            hand_off()
+        return jsonify(ok=True, accepted=len(items), new=new, duplicates=len(items) - new,
+                       warnings=warnings)  # fmt: skip
+
+    @web.post("/crm/webhook")
+    def crm_webhook():  # type: ignore[no-untyped-def]
+        if not settings.crm_webhook_secret:
+            return jsonify(ok=False, error="CRM_WEBHOOK_SECRET is not set"), 503
+        body = request.get_data()
+        try:
+            verify_generic(settings.crm_webhook_secret, request.headers, body)
+        except SignatureError as exc:
+            return jsonify(ok=False, error=str(exc)), 401
+        try:
+            items, warnings = read_generic(body)
+        except BodyError as exc:
+            return jsonify(ok=False, error=str(exc)), 400
+        return accept(items, warnings)
+
+    @web.post("/crm/hubspot")
+    def crm_hubspot():  # type: ignore[no-untyped-def]
+        if not settings.hubspot_client_secret:
+            return jsonify(ok=False, error="HUBSPOT_CLIENT_SECRET is not set"), 503
+        body = request.get_data()
+        try:
+            verify_hubspot(settings.hubspot_client_secret, request.headers, body, method="POST",
+                           url=public_url(settings, request))  # fmt: skip
+        except SignatureError as exc:
+            return jsonify(ok=False, error=str(exc)), 401
+        try:
+            items = read_hubspot(body)
+        except BodyError as exc:
+            return jsonify(ok=False, error=str(exc)), 400
+        return accept(items, [])
 
     @web.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

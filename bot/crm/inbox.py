@@ -1,14 +1,101 @@
-"""CRM events are stored before the webhook answers, then applied here by the worker."""
+"""CRM events are stored before the webhook answers, then applied here by the worker.
+
+Storing is one INSERT … ON CONFLICT DO NOTHING on the dedupe key, so a repeated
+delivery is recognised by the database itself, even when two arrive at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import logging
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
 
+from bot import crud
 from bot.config import Settings
+from bot.crm.records import DealRecord, RecordError
+from bot.crm.webhooks import InboxItem, hubspot_record
+from bot.db import session_scope
+from bot.flows import stages
+from bot.models import CrmEvent, utcnow
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+def store(session: Session, items: Sequence[InboxItem]) -> int:
+    """Insert the new events; returns how many were new (the rest were repeats)."""
+    if not items:
+        return 0
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    rows = [
+        {"source": i.source, "dedupe_key": i.dedupe_key, "crm_id": i.crm_id,
+         "payload": json.dumps(i.payload), "received_at": utcnow()}
+        for i in items
+    ]  # fmt: skip
+    result = session.execute(
+        insert(CrmEvent).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 def process_pending(engine: Engine, *, settings: Settings, wake: Callable[[], None]) -> int:
-    """Apply stored CRM events in arrival order; returns how many were applied."""
-    return 0
+    """Apply stored events in arrival order; each is claimed so no two workers apply it."""
+    with session_scope(engine) as session:
+        ids = session.exec(
+            select(CrmEvent.id).where(col(CrmEvent.processed_at).is_(None))
+            .order_by(CrmEvent.id).limit(BATCH)
+        ).all()  # fmt: skip
+    applied = queued = 0
+    for event_id in ids:
+        with session_scope(engine) as session:
+            claimed = session.execute(
+                update(CrmEvent)
+                .where(col(CrmEvent.id) == event_id, col(CrmEvent.processed_at).is_(None))
+                .values(processed_at=utcnow())
+            )  # fmt: skip
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            event = session.get(CrmEvent, event_id)
+            assert event is not None
+            try:
+                with session.begin_nested():
+                    queued += apply_event(session, event=event, settings=settings)
+            except (RecordError, ValueError, KeyError) as exc:
+                event.error = f"{type(exc).__name__}: {exc}"[:500]
+                log.warning("crm_event=%s not applied: %s", event_id, event.error)
+            applied += 1
+    if queued:
+        wake()
+    return applied
+
+
+def apply_event(session: Session, *, event: CrmEvent, settings: Settings) -> int:
+    """Apply one stored event; returns 1 when it queued an introduction."""
+    payload = json.loads(event.payload)
+    if payload["kind"] == "record":
+        record = DealRecord.from_json(payload["record"])
+    else:
+        record = hubspot_record(event.crm_id, payload)
+    return apply_record(session, record=record, source=event.source, settings=settings)
+
+
+def apply_record(session: Session, *, record: DealRecord, source: str, settings: Settings) -> int:
+    """Upsert the deal, merge its contacts, then apply the stage rules like any change."""
+    deal = crud.upsert_deal(
+        session, crm_id=record.crm_id, company=record.company, amount=record.amount,
+        close_date=record.close_date, owner_email=record.owner_email,
+        engineer_email=record.engineer_email, notes=record.notes,
+        watched=True if settings.auto_watch else None,
+    )  # fmt: skip
+    crud.add_contacts(session, deal=deal, emails=record.contacts)
+    if not record.stage:
+        return 0
+    outcome = stages.record_stage(
+        session, deal=deal, label=record.stage, source=source, settings=settings
+    )
+    return int(outcome.queued)
