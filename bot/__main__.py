@@ -10,6 +10,7 @@ import sys
 from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings
+from bot.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,17 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     load_dotenv(os.environ.get("CAREINTRO_ENV_FILE", ".env"))
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     try:
         if args.command == "sandbox":
             from bot.sandbox import run_sandbox
 
             return run_sandbox()
         settings = Settings.from_env()
+        secrets = (
+            settings.slack_signing_secret,
+            settings.crm_webhook_secret,
+            settings.hubspot_client_secret,
+        )
+        configure_logging(secrets=secrets)
         return _run(args, settings)
     except ConfigError as exc:
         print(f"careintro: {exc}", file=sys.stderr)

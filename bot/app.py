@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.listeners import register_listeners
@@ -13,6 +15,33 @@ from bot.services import Services, unexpected
 from bot.slack.client import make_client
 
 log = logging.getLogger(__name__)
+INTERACTIONS = frozenset(
+    {"block_actions", "view_submission", "view_closed", "shortcut", "message_action"}
+)
+
+
+def same_workspace(
+    req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+) -> BoltResponse:
+    """Refuse commands and interactions from another workspace (a signed request can come
+    from any workspace the app is installed in). Events pass: in Slack Connect channels
+    they legitimately involve other teams."""
+    body = req.body
+    is_command = "command" in body
+    if not (is_command or body.get("type") in INTERACTIONS):
+        return next()
+    ours = req.context.authorize_result.team_id if req.context.authorize_result else None
+    theirs = req.context.team_id
+    if ours and theirs and theirs != ours:
+        log.warning("refused a request from team %s", theirs)
+        text = "CareIntro is not installed for your workspace."
+        if is_command:
+            answer = json.dumps({"response_type": "ephemeral", "text": text})
+            return BoltResponse(
+                status=200, body=answer, headers={"content-type": "application/json"}
+            )
+        return BoltResponse(status=403, body=text)
+    return next()
 
 
 def build_app(
@@ -27,6 +56,7 @@ def build_app(
         ignoring_self_events_enabled=False,  # it would call auth.test before the ack
         raise_error_for_unhandled_request=False,
     )
+    app.middleware(same_workspace)
     register_listeners(app, services)
 
     @app.error

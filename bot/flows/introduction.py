@@ -9,6 +9,7 @@ name created by the bot, a message carrying its metadata), so nothing happens tw
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -48,6 +49,7 @@ from bot.text import mask_email, slack_channel_name
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+QUICK_RETRY_DELAYS = (0.2, 1.0, 3.0)
 MAX_NAME_SUFFIX = 50
 TOPIC_LIMIT = 250
 HISTORY_SCAN = 200
@@ -115,6 +117,19 @@ class IntroductionRunner:
             self._on_slack_error(intro_id, exc)
 
     def _run_step(self, intro_id: int, step: Step) -> None:
+        """Run a step; a passing fault (5xx, dropped connection) is retried at once, a few
+        times, in resumed mode, before the whole introduction is rescheduled."""
+        for delay in (*QUICK_RETRY_DELAYS, None):
+            try:
+                self._run_step_once(intro_id, step)
+                return
+            except SlackStepError as exc:
+                if exc.permanent or delay is None:
+                    raise
+                log.info("intro_id=%s step=%s retrying after %s", intro_id, step, exc.error)
+                time.sleep(delay)
+
+    def _run_step_once(self, intro_id: int, step: Step) -> None:
         with session_scope(self.engine) as session:
             intro = self._hold_lease(session, intro_id)
             row = crud.steps_of(session, intro_id=intro_id).get(step)
