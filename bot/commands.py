@@ -97,6 +97,11 @@ def normalise_email(raw: str) -> str:
         raise UsageError(f"`{shown}` is not a valid email address.") from None
 
 
+def slack_unescape(text: str) -> str:
+    """Slack sends typed `&`, `<`, `>` as entities; keep what the person typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def mention_id(token: str) -> str | None:
     match = _MENTION.match(token)
     return match[1] if match else None
@@ -114,7 +119,7 @@ def parse(text: str) -> Command:
         return _introduce(verb, args)
     if verb == "stage":
         deal = _deal(args, "stage")
-        stage = clean_value(" ".join(args[1:]), limit=100)
+        stage = clean_value(slack_unescape(" ".join(args[1:])), limit=100)
         if not stage:
             raise UsageError("Say which stage, e.g. `/introduce-care stage D-42 Contract Sent`.")
         return SetStage(deal, stage)
@@ -171,7 +176,8 @@ def _introduce(verb: str, args: list[str]) -> Introduce:
             company.append(token)
     if len(contacts) > MAX_CONTACTS:
         raise UsageError(f"At most {MAX_CONTACTS} contacts per deal.")
-    return Introduce(verb, deal, clean_value(" ".join(company)), engineer, tuple(contacts))
+    company_name = clean_value(slack_unescape(" ".join(company)))
+    return Introduce(verb, deal, company_name, engineer, tuple(contacts))
 
 
 def _team(args: list[str]) -> TeamAdd | TeamRemove | TeamList:

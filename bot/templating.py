@@ -146,7 +146,9 @@ def _message(name: str, context: dict[str, Any], image: PublicProfile | None) ->
     for index, section in enumerate(s for s in sections if s):
         accessory = None
         if index == 0 and image and image.image_url:
-            accessory = ImageElement(image_url=image.image_url, alt_text=image.name or "photo")
+            # alt_text is plain text: no escaping, but no control characters either
+            alt = re.sub(r"[<>]", "", image.name)[:100] or "photo"
+            accessory = ImageElement(image_url=image.image_url, alt_text=alt)
         blocks.append(
             SectionBlock(text=MarkdownTextObject(text=section[:SECTION_LIMIT]), accessory=accessory)
         )

@@ -163,6 +163,17 @@ class RunningBot:
         body = interaction_body(payload)
         return post(f"{self.url}/slack/events", body, signed_headers(SECRET, body))
 
+    def wait_idle_for_one(self, timeout: float = 15) -> list[Introduction]:
+        """Wait for an introduction to exist (a webhook is applied by the worker), then idle."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with Session(self.engine) as session:
+                if session.exec(select(Introduction)).first() is not None:
+                    return self.wait_idle(timeout)
+            if time.monotonic() > deadline:
+                raise AssertionError("no introduction was queued")
+            time.sleep(0.05)
+
     def wait_idle(self, timeout: float = 15) -> list[Introduction]:
         """Wait until no introduction is pending or running; return them all."""
         deadline = time.monotonic() + timeout

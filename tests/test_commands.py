@@ -103,3 +103,10 @@ def test_arguments_are_recognised_by_form(tokens):
     assert result.contacts == tuple(dict.fromkeys(t for kind, t in tokens if kind == "e"))
     assert result.company == " ".join(t for kind, t in tokens if kind == "w")
     assert result.engineer == (c.mention_id(next(iter(mentions))) if mentions else None)
+
+
+def test_slack_escaped_text_is_kept_as_typed():
+    """Slack sends `A&B <x>` as `A&amp;B &lt;x&gt;`; typed `&lt;` arrives as `&amp;lt;`."""
+    assert c.parse("now D-1 A&amp;B &lt;x&gt;").company == "A&B <x>"
+    assert c.parse("now D-1 &amp;lt;").company == "&lt;"
+    assert c.parse("stage D-1 R&amp;D").stage == "R&D"

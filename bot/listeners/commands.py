@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import commands as c
 from bot.db import session_scope
@@ -26,6 +27,14 @@ def register(app: App, services: Services) -> None:
     app.command(COMMAND)(introduce_care)
 
 
+def open_modal(client: WebClient, command: dict[str, Any]) -> None:
+    """After the ack: the trigger id is good for 3 seconds and one use."""
+    try:
+        client.views_open(trigger_id=command.get("trigger_id", ""), view=introduce_modal())
+    except SlackApiError as exc:
+        log.warning("could not open the modal: %s", exc.response.get("error"))
+
+
 def handle_command(
     ack: Ack, command: dict[str, Any], client: WebClient, services: Services
 ) -> None:
@@ -34,7 +43,7 @@ def handle_command(
         parsed = c.parse(command.get("text") or "")
         if isinstance(parsed, c.OpenModal):
             ack()
-            client.views_open(trigger_id=command["trigger_id"], view=introduce_modal())
+            open_modal(client, command)
             return
         with session_scope(services.engine) as session:
             reply = slash.handle(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,7 +34,7 @@ def slash_command_body(
     user_id: str,
     team_id: str = "T_OURS",
     command: str = "/introduce-care",
-    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+    trigger_id: str | None = None,
 ) -> str:
     return urlencode(
         {
@@ -48,7 +49,7 @@ def slash_command_body(
             "text": text,
             "api_app_id": "A_CAREINTRO",
             "response_url": "https://hooks.slack.example/commands/T_OURS/1/abc",
-            "trigger_id": trigger_id,
+            "trigger_id": trigger_id or f"{time.time_ns()}.{uuid.uuid4().hex[:12]}",
         }
     )
 
