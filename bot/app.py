@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 
 from bot.listeners import register_listeners
 from bot.services import Services, unexpected
@@ -44,14 +47,41 @@ def same_workspace(
     return next()
 
 
+def cached_authorization(client: WebClient) -> Callable[[], AuthorizeResult]:
+    """Bolt's single-workspace authorization, minus its failure mode: `auth.test` is called
+    once and cached; while Slack can't be reached, requests still go through (signed by
+    Slack, so genuine) instead of failing before the ack."""
+    quick = WebClient(token=client.token, base_url=client.base_url, timeout=3)
+    cache: list[AuthorizeResult] = []
+    lock = threading.Lock()
+
+    def authorize() -> AuthorizeResult:
+        with lock:
+            if not cache:
+                try:
+                    response = quick.auth_test()
+                except (SlackClientError, OSError) as exc:
+                    log.warning("auth.test failed (%s); going on without the team id", exc)
+                    return AuthorizeResult(enterprise_id=None, team_id=None, bot_token=client.token)
+                cache.append(
+                    AuthorizeResult.from_auth_test_response(
+                        bot_token=client.token, auth_test_response=response
+                    )
+                )
+            return cache[0]
+
+    return authorize
+
+
 def build_app(
     services: Services, *, client: WebClient | None = None, socket_mode: bool = False
 ) -> App:
     settings = services.settings
+    client = client or make_client(settings)
     app = App(
+        authorize=cached_authorization(client),
         signing_secret=settings.slack_signing_secret or None,
-        client=client or make_client(settings),
-        token_verification_enabled=False,  # no auth.test at construction
+        client=client,
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=False,  # it would call auth.test before the ack
         raise_error_for_unhandled_request=False,
