@@ -35,7 +35,7 @@ def test_watched_deal_reaching_contract_sent_is_introduced_once(crm_bot, fake):
     for _ in range(5):
         status, answer = send_generic(bot, CONTRACT_SENT)
         assert status == 200 and answer["ok"]
-    [intro] = bot.wait_idle()
+    [intro] = bot.wait_idle_for_one()
     assert intro.status == IntroStatus.DONE, intro.last_error
     assert intro.ae_user_id == "U_AE"  # owner_email matched with users.lookupByEmail
     assert fake.channel_by_name("care-acme-corp") is not None
@@ -54,7 +54,7 @@ def test_hubspot_stage_change_introduces_once(crm_bot, fake):
     for attempt in range(3):  # HubSpot retries; eventId is not unique, so vary it
         status, answer = send_hubspot(bot, [event | {"eventId": 100 + attempt}])
         assert status == 200, answer
-    [intro] = bot.wait_idle()
+    [intro] = bot.wait_idle_for_one()
     assert intro.status == IntroStatus.DONE, intro.last_error
     assert len(fake.calls_to("conversations.create")) == 1
     assert len(rows(bot, CrmEvent)) == 1
@@ -87,10 +87,7 @@ def test_auto_watch_all_introduces_every_reported_deal(crm_bot, fake):
     bot = crm_bot(auto_watch=True)
     make_member(bot.engine)
     send_generic(bot, CONTRACT_SENT)
-    deadline = time.monotonic() + 10
-    while not rows(bot, Introduction) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    [intro] = bot.wait_idle()
+    [intro] = bot.wait_idle_for_one()
     assert intro.status == IntroStatus.DONE, intro.last_error
 
 
@@ -114,10 +111,7 @@ def test_won_without_introduction_is_introduced_late(crm_bot, fake):
     bot = crm_bot()
     watched(bot)
     send_generic(bot, {"deal_id": "D-42", "stage": "Closed Won", "company": "Acme Corp"})
-    deadline = time.monotonic() + 10
-    while not rows(bot, Introduction) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    [intro] = bot.wait_idle()
+    [intro] = bot.wait_idle_for_one()
     assert intro.status == IntroStatus.DONE and intro.late
     assert any("late" in m["text"] or "late" in str(m["blocks"]) for m in fake.dm_messages("U_AE"))
 
@@ -126,10 +120,7 @@ def test_backward_move_changes_nothing(crm_bot, fake):
     bot = crm_bot()
     watched(bot)
     send_generic(bot, CONTRACT_SENT)
-    deadline = time.monotonic() + 10
-    while not rows(bot, Introduction) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    bot.wait_idle()
+    bot.wait_idle_for_one()
     calls = len(fake.calls)
     send_generic(bot, {"deal_id": "D-42", "stage": "Qualified To Buy"})
     deadline = time.monotonic() + 10
@@ -208,10 +199,7 @@ def test_webhook_contacts_merge_with_those_given_to_watch(crm_bot, fake):
     make_member(bot.engine)
     bot.command("watch D-42 Acme Corp <@U_ENG> cto@acme.example")
     send_generic(bot, CONTRACT_SENT | {"contacts": ["CTO@acme.example", "ops@acme.example"]})
-    deadline = time.monotonic() + 10
-    while not rows(bot, Introduction) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    bot.wait_idle()
+    bot.wait_idle_for_one()
     assert sorted(c.email for c in rows(bot, Contact)) == ["cto@acme.example", "ops@acme.example"]
 
 
