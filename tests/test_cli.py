@@ -1,0 +1,41 @@
+"""The command line: migrate and preview."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.factories import make_deal
+
+
+def run(*args: str, db_url: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": db_url, "CAREINTRO_ENV_FILE": os.devnull}
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+
+
+def test_migrate_creates_the_schema(tmp_path):
+    result = run("migrate", db_url=f"sqlite:///{tmp_path}/fresh.db")
+    assert result.returncode == 0, result.stderr
+    assert "database is up to date" in result.stdout
+
+
+def test_preview_renders_a_sample_with_a_builder_link(tmp_path):
+    result = run("preview", "welcome", db_url=f"sqlite:///{tmp_path}/x.db")
+    assert result.returncode == 0, result.stderr
+    assert "external/welcome.j2 (prospect-facing)" in result.stdout
+    assert "Meet @Erin Engineer" in result.stdout
+    assert "Block Kit Builder: https://app.slack.com/block-kit-builder/#" in result.stdout
+
+
+def test_preview_renders_a_stored_deal(db_url, engine):
+    make_deal(engine, "D-77", company="Stored & Co", notes="promised <b>")
+    result = run("preview", "internal/brief.j2", "--deal", "D-77", db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    assert "Hand-off brief: Stored & Co" in result.stdout and "promised <b>" in result.stdout
+
+
+def test_preview_names_unknown_templates(tmp_path):
+    result = run("preview", "nope", db_url=f"sqlite:///{tmp_path}/x.db")
+    assert result.returncode != 0 and "no template 'nope'" in result.stderr
