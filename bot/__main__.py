@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("template", help="e.g. external/welcome.j2 or welcome")
     preview.add_argument("--deal", help="a stored deal's id")
     commands.add_parser("sandbox", help="run the whole bot against a local Slack emulator")
+    remind = commands.add_parser("remind", help="send this week's reminder DMs now")
+    remind.add_argument(
+        "--dry-run", action="store_true", help="print them instead; send and record nothing"
+    )
     importer = commands.add_parser("import", help="upsert deals from a CSV export")
     importer.add_argument("file", help="CSV with deal_id, company, stage, amount, close_date, …")
     args = parser.parse_args(argv)
@@ -58,6 +62,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         migrate(settings.database_url)
         print("database is up to date")
+        return 0
+    if args.command == "remind":
+        from bot.flows.reminders import remind_now
+
+        if not args.dry_run:
+            settings.require("worker")
+        print("\n".join(remind_now(settings, dry_run=args.dry_run)))
         return 0
     if args.command == "preview":
         from bot.preview import preview

@@ -9,6 +9,12 @@ class ModalId(StrEnum):
     INTRODUCE = "introduce_care_modal"
 
 
+class ActionId(StrEnum):
+    """Action ids of buttons in the bot's messages."""
+
+    INTRODUCE_DEAL = "introduce_deal"  # the weekly reminder's "Introduce now"
+
+
 class Field(StrEnum):
     """Block ids of the introduction modal; each block's action id is `<block>_input`."""
 

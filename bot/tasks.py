@@ -19,10 +19,14 @@ Task = tuple[str, Callable[[], int]]
 def periodic_tasks(worker: Worker, settings: Settings, client: WebClient) -> list[Task]:
     """Every task the worker runs after introductions, in order."""
     from bot.crm import inbox
+    from bot.flows.events import worker_tasks as slack_event_tasks
+    from bot.flows.reminders import ReminderTask
 
     return [
         (
             "crm_events",
             lambda: inbox.process_pending(worker.engine, settings=settings, wake=worker.wake),
         ),
+        *slack_event_tasks(worker, settings, client),
+        ("reminders", ReminderTask(worker.engine, settings, client)),
     ]

@@ -23,6 +23,7 @@ from bot import crud
 from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError, UserError
+from bot.flows.home import refresh_introduction_homes
 from bot.models import (
     STEPS,
     CareMember,
@@ -603,6 +604,8 @@ class IntroductionRunner:
                 session, intro_id, status=IntroStatus.DONE, last_error=None, finished_at=utcnow()
             )
         log.info("intro_id=%s done", intro_id)
+        with session_scope(self.engine) as session:  # after the commit: no lock held on Slack
+            refresh_introduction_homes(session, self.client, self.settings, intro_id)
 
     def _on_slack_error(self, intro_id: int, exc: SlackStepError) -> None:
         reason = f"{exc.step}: {REASONS.get(exc.error, exc.error)}"

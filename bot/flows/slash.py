@@ -16,6 +16,7 @@ from bot import crud
 from bot.config import Settings
 from bot.exceptions import UsageError, UserError
 from bot.flows import stages
+from bot.flows.response_watch import questions_of
 from bot.models import Deal, Introduction, IntroStatus, Person
 from bot.templating import render_internal
 
@@ -139,6 +140,7 @@ def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
         steps=crud.steps_of(session, intro_id=intro.id) if intro else {},
         contacts=crud.contacts_of(session, deal_id=deal.id),
         history=stages.history_of(session, deal=deal),
+        questions=questions_of(session, intro_id=intro.id) if intro else None,
     )
     return Reply(message.text, message.blocks)
 

@@ -2,10 +2,12 @@
 
 from slack_bolt import App
 
-from bot.listeners import commands, views
+from bot.listeners import actions, commands, events, views
 from bot.services import Services
 
 
 def register_listeners(app: App, services: Services) -> None:
     commands.register(app, services)
     views.register(app, services)
+    events.register(app, services)
+    actions.register(app, services)

@@ -1,0 +1,43 @@
+"""Buttons in the bot's messages: ack, record (a quick local write), hand off, then answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.db import session_scope
+from bot.flows import reminders
+from bot.ids import ActionId
+from bot.services import Services, unexpected
+
+
+def register(app: App, services: Services) -> None:
+    def introduce_deal(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        handle_introduce(ack, body, action, client, services)
+
+    app.action(ActionId.INTRODUCE_DEAL.value)(introduce_deal)
+
+
+def handle_introduce(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    """The reminder's "Introduce now": the deal's introduction, recorded and handed off."""
+    ack()
+    user_id = (body.get("user") or {}).get("id", "")
+    crm_id = str(action.get("value") or "")
+    try:
+        with session_scope(services.engine) as session:
+            reply = reminders.introduce_from_reminder(session, crm_id=crm_id, user_id=user_id)
+    except Exception as exc:  # one place turns the unexpected into an error id
+        text = unexpected(exc, "reminder button")
+    else:
+        text = reply.text
+        if reply.queued:
+            services.hand_off()
+    channel = (body.get("channel") or {}).get("id")
+    if channel and user_id:
+        client.chat_postEphemeral(channel=channel, user=user_id, text=text)
