@@ -28,6 +28,10 @@ def test_every_introduction_completes_under_random_faults(bot, fake):
         assert len(fake.messages(intro.channel_id)) == 1
     assert len([c for c in fake.channels.values() if c.name.startswith("care-company")]) == 5
     assert len(fake.shared_invites) == 5
+    for method in {c.method for c in fake.calls}:  # no call before a Retry-After expired
+        for limited, following in pairwise(fake.calls_to(method)):
+            if limited.status == 429:
+                assert following.at - limited.at >= 1.0, method
 
 
 def test_retry_after_is_honoured(bot, fake):
