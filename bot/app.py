@@ -78,10 +78,13 @@ def build_app(
 ) -> App:
     settings = services.settings
     client = client or make_client(settings)
+    # Bolt gives each listener a copy of this client with the authorized token.
+    tokenless = WebClient(base_url=client.base_url, timeout=client.timeout,
+                          retry_handlers=client.retry_handlers)  # fmt: skip
     app = App(
         authorize=cached_authorization(client),
         signing_secret=settings.slack_signing_secret or None,
-        client=client,
+        client=tokenless,
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=False,  # it would call auth.test before the ack
         raise_error_for_unhandled_request=False,
