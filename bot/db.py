@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session, create_engine
 
 from bot.config import database_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -47,6 +49,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # imported only to migrate: ~10 MiB a process saves
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
@@ -55,6 +59,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Bring the schema to the newest migration (what the Procfile's `release` runs)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
 
 

@@ -115,6 +115,7 @@ def environment() -> ImmutableSandboxedEnvironment:
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates change with a deploy; no disk check per message
     )
     env.filters.update(
         mention=mention,

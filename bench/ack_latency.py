@@ -1,0 +1,145 @@
+"""1. Slash-command ack latency: `careintro serve` vs a bare Bolt app, same signed request.
+
+Both servers run as subprocesses (waitress + Bolt's Flask adapter, 8 threads); the load
+client runs in 2 other processes with keep-alive connections. Each level is warmed up,
+then measured; the servers are measured in turn, A-B-A-B, and the runs merged, so drift
+on the machine hits both alike.
+
+    python bench/ack_latency.py [--requests 3000] [--levels 1,10,50] [--db sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench._common import (
+    LoadResult,
+    Server,
+    bare_bolt_server,
+    careintro_server,
+    database,
+    fake_slack,
+    machine,
+    percentile,
+    postgres_available,
+    run_load,
+    running,
+    seed_status_data,
+    status_command,
+    table,
+)
+
+TARGET_RATIO = 1.1
+MAX_SECONDS = 3.0
+ROUNDS = 2
+
+
+def measure(server: Server, *, concurrency: int, requests: int) -> LoadResult:
+    run_load(server.port, status_command, concurrency=concurrency, total=max(200, concurrency * 4))
+    parts = []
+    for _ in range(ROUNDS):
+        parts.append(
+            run_load(server.port, status_command, concurrency=concurrency, total=requests // ROUNDS)
+        )
+    return merge(parts)
+
+
+def merge(parts: list[LoadResult]) -> LoadResult:
+    statuses: dict[int, int] = {}
+    for part in parts:
+        for code, n in part.statuses.items():
+            statuses[code] = statuses.get(code, 0) + n
+    return LoadResult(
+        latencies=[x for p in parts for x in p.latencies],
+        statuses=statuses,
+        errors=sum(p.errors for p in parts),
+        wall=sum(p.wall for p in parts),
+        client_cpu=sum(p.client_cpu for p in parts),
+    )
+
+
+def row(name: str, concurrency: int, result: LoadResult, server_cpu: float) -> list[object]:
+    ms = [x * 1000 for x in result.latencies]
+    return [
+        name,
+        concurrency,
+        result.requests,
+        round(result.requests / result.wall),
+        percentile(ms, 50),
+        percentile(ms, 99),
+        max(ms),
+        f"{100 * result.client_cpu / result.wall:.0f}%",
+        f"{100 * server_cpu / result.wall:.0f}%",
+        ",".join(f"{k}:{v}" for k, v in sorted(result.statuses.items())) + f" err:{result.errors}",
+    ]
+
+
+def bench_db(
+    kind: str, levels: list[int], requests: int, what_if: str
+) -> tuple[list[list[object]], list[str]]:
+    rows: list[list[object]] = []
+    verdicts: list[str] = []
+    with database(kind) as url, fake_slack() as fake:
+        seed_status_data(url)
+        servers = [bare_bolt_server(fake.url), careintro_server(url, fake.url)]
+        if what_if:
+            servers.append(careintro_server(url, fake.url, BENCH_WHAT_IF=what_if))
+            servers[-1].name = f"careintro+{what_if}"
+        with running(*servers):
+            for concurrency in levels:
+                results = {}
+                for server in servers:
+                    cpu0 = server.cpu_seconds()
+                    result = measure(server, concurrency=concurrency, requests=requests)
+                    results[server.name] = (result, server.cpu_seconds() - cpu0)
+                for name, (result, cpu) in results.items():
+                    rows.append(row(f"{name} ({kind})", concurrency, result, cpu))
+                for name in results:
+                    if name != "bare-bolt":
+                        verdicts.append(verdict(kind, concurrency, name, results))
+    return rows, verdicts
+
+
+def verdict(
+    kind: str, concurrency: int, name: str, results: dict[str, tuple[LoadResult, float]]
+) -> str:
+    care, bare = results[name][0], results["bare-bolt"][0]
+    ratios = {q: percentile(care.latencies, q) / percentile(bare.latencies, q) for q in (50, 99)}
+    slow = max(care.latencies)
+    ok = all(r <= TARGET_RATIO for r in ratios.values()) and slow <= MAX_SECONDS
+    ok = ok and not care.errors and set(care.statuses) == {200}
+    return (
+        f"{name} {kind} c={concurrency}: p50 ratio {ratios[50]:.2f}x, p99 ratio {ratios[99]:.2f}x, "
+        f"max {slow * 1000:.0f} ms -> {'MET' if ok else 'MISSED'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=3000, help="per level and server")
+    parser.add_argument("--levels", default="1,10,50")
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument(
+        "--what-if", default="", help="also measure careintro_server.py with BENCH_WHAT_IF=…"
+    )
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    rows, verdicts = [], []
+    for kind in args.db.split(","):
+        if kind == "postgresql" and not postgres_available():
+            print("PostgreSQL not reachable: skipped")
+            continue
+        more_rows, more_verdicts = bench_db(kind, levels, args.requests, args.what_if)
+        rows += more_rows
+        verdicts += more_verdicts
+    print(f"# ack latency of `/introduce-care status` ({machine()})")
+    headers = ["server", "clients", "requests", "req/s", "p50 ms", "p99 ms", "max ms"]
+    print(table([*headers, "client CPU", "server CPU", "answers"], rows))
+    print()
+    print(f"target: CareIntro p50 and p99 <= {TARGET_RATIO}x bare Bolt, none over {MAX_SECONDS}s")
+    for line in verdicts:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+"""2. Bulk introductions: 200 watched deals reach pre-close in one signed webhook batch.
+
+The real app (HTTP server, worker, periodic tasks) runs in this process against the
+Slack emulator enforcing Slack's tiers, time compressed (`--time-scale 60`: a Slack
+minute lasts one real second). The run ends when every introduction is done; then the
+emulator's call log gives the floor the tiers allow, the 429s and the duplicates.
+
+    python bench/bulk_introductions.py [--deals 200] [--workers 1,4] [--db sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import event, func, insert
+from sqlmodel import Session, col, select
+
+from bench._common import (
+    SIGNING_SECRET,
+    TOKEN,
+    WEBHOOK_SECRET,
+    RemoteFakeSlack,
+    ae_ids,
+    database,
+    engineer_ids,
+    machine,
+    postgres_available,
+    remote_fake_slack,
+    signed_webhook,
+    table,
+)
+from bot.config import Settings
+from bot.emulator.limits import POST_MESSAGE_BURST, POST_MESSAGE_PER_SECOND, TIER_PER_MINUTE
+from bot.emulator.reference import METHODS
+from bot.flows import introduction
+from bot.models import CareMember, Contact, Deal, Introduction, IntroStatus
+from bot.runtime import HttpServer, Runtime, build_runtime
+from bot.slack.client import make_client
+from bot.worker import Worker
+
+TARGET_RATIO = 1.1
+ENGINEERS, AES = 20, 10
+TIMEOUT = 300.0
+
+
+@dataclass
+class Outcome:
+    workers: int
+    db: str
+    seconds: float
+    floor_seconds: float
+    slowest: str
+    done: int
+    failed: int
+    rate_limited: Counter[str]
+    duplicates: int
+    calls: int
+    statements: int  # SQL statements the app issued (webhook, worker, tasks)
+
+
+def seed(url: str, fake: RemoteFakeSlack, deals: int) -> None:
+    """The roster and AEs in Slack and in the database; `deals` watched deals, early stage."""
+    engineers, aes = engineer_ids(ENGINEERS), ae_ids(AES)
+    for n, user in enumerate(engineers):
+        fake.add_user(user, real_name=f"Engineer {n}", email=email(user), title="Support Engineer")
+    for n, user in enumerate(aes):
+        fake.add_user(
+            user, real_name=f"Account Exec {n}", email=email(user), title="Account Executive"
+        )
+    now = datetime.now(UTC)
+    from bot.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(CareMember),
+            [
+                {"user_id": u, "backup_user_id": engineers[(n + 1) % ENGINEERS], "active": True,
+                 "created_at": now}
+                for n, u in enumerate(engineers)
+            ],
+        )  # fmt: skip
+        connection.execute(
+            insert(Deal),
+            [
+                {"id": i + 1, "crm_id": f"BULK-{i:04d}", "company": f"Bulk Prospect {i} Inc",
+                 "stage": "qualifiedtobuy", "stage_label": "Qualified To Buy",
+                 "amount": Decimal(20000 + i), "owner_email": email(aes[i % AES]),
+                 "notes": "", "watched": True, "registered_by": aes[i % AES],
+                 "created_at": now, "updated_at": now}
+                for i in range(deals)
+            ],
+        )  # fmt: skip
+        connection.execute(
+            insert(Contact),
+            [
+                {"deal_id": i + 1, "email": f"cto@prospect{i}.example", "invite_state": "waiting",
+                 "created_at": now}
+                for i in range(deals)
+            ],
+        )  # fmt: skip
+    engine.dispose()
+
+
+def email(user_id: str) -> str:
+    return f"{user_id.lower()}@ours.example"
+
+
+def batch(deals: int) -> list[dict[str, object]]:
+    return [
+        {"event_id": f"bulk-{i}", "deal_id": f"BULK-{i:04d}", "stage": "Contract Sent",
+         "company": f"Bulk Prospect {i} Inc"}
+        for i in range(deals)
+    ]  # fmt: skip
+
+
+def post_batch(port: int, deals: int) -> dict[str, object]:
+    path, body, headers = signed_webhook(batch(deals))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"webhook answered {response.status}: {answer}")
+    return answer  # type: ignore[no-any-return]
+
+
+def floor_seconds(fake: RemoteFakeSlack, time_scale: float) -> tuple[float, str]:
+    """The least time the tiers allow for the calls actually made (429s not counted):
+    for a tiered method, its calls / its per-minute limit; for chat.postMessage, the
+    busiest channel's messages beyond the burst at one per second."""
+    made = [c for c in fake.calls if c.status != 429]
+    per_method = Counter(c.method for c in made)
+    floors: dict[str, float] = {}
+    for method, n in per_method.items():
+        if method == "chat.postMessage":
+            per_channel = Counter(str(c.args.get("channel")) for c in made if c.method == method)
+            busiest = max(per_channel.values())
+            floors[method] = max(0, busiest - POST_MESSAGE_BURST) / POST_MESSAGE_PER_SECOND
+            continue
+        ref = METHODS.get(method)
+        limit = TIER_PER_MINUTE.get(ref.tier if ref else "t3")
+        if limit:
+            floors[method] = 60.0 * n / limit
+    slowest = max(floors, key=floors.__getitem__)
+    return floors[slowest] / time_scale, f"{slowest} ({per_method[slowest]} calls)"
+
+
+def duplicates(fake: RemoteFakeSlack, engine_url: str) -> int:
+    """Channels beyond one per deal, and welcome/brief/AE messages beyond one per intro."""
+    from bot.db import make_engine
+
+    engine = make_engine(engine_url)
+    with Session(engine) as session:
+        intros = session.exec(select(Introduction)).all()
+    engine.dispose()
+    channels = fake.channels
+    care = [c for c in channels.values() if c.name and c.name.startswith("care-")]
+    per_deal = Counter(re.sub(r"-\d+$", "", c.name) for c in care)
+    extra_channels = sum(n - 1 for n in per_deal.values() if n > 1)
+    extra_channels += max(0, len(care) - len(intros))
+    kinds: Counter[tuple[str, int]] = Counter()
+    for channel in channels.values():
+        for message in channel.messages:
+            meta = message.get("metadata") or {}
+            intro_id = (meta.get("event_payload") or {}).get("introduction_id")
+            if intro_id is not None:
+                kinds[(str(meta.get("event_type")), int(intro_id))] += 1
+    return extra_channels + sum(n - 1 for n in kinds.values())
+
+
+def apply_what_if(names: set[str], runtime: Runtime) -> None:
+    """Fixes the profile suggested, applied in this process only, to measure them first."""
+    if "sqlite-sync-normal" in names and runtime.engine.dialect.name == "sqlite":
+        # WAL + synchronous=NORMAL: no fsync per commit; a crash of the app loses nothing.
+        event.listen(
+            runtime.engine,
+            "connect",
+            lambda dbapi, _: dbapi.execute("PRAGMA synchronous=NORMAL"),
+        )
+        runtime.engine.dispose()
+    if "no-home-refresh" in names:  # stands for a debounced App Home refresh, off the path
+        introduction.refresh_introduction_homes = lambda *args, **kwargs: None
+
+
+def run(kind: str, workers: int, deals: int, time_scale: float, what_if: set[str]) -> Outcome:
+    with (
+        database(kind) as url,
+        remote_fake_slack(rate_limits=True, time_scale=time_scale) as fake,
+    ):
+        seed(url, fake, deals)
+        settings = Settings(
+            slack_bot_token=TOKEN, slack_signing_secret=SIGNING_SECRET,
+            crm_webhook_secret=WEBHOOK_SECRET, slack_api_url=fake.url, database_url=url,
+            poll_seconds=0.05, lease_seconds=120,
+        )  # fmt: skip
+        runtime = build_runtime(settings, with_worker=True)
+        assert runtime.worker is not None
+        apply_what_if(what_if, runtime)
+        statements = [0]
+        event.listen(
+            runtime.engine,
+            "before_cursor_execute",
+            lambda *_: statements.__setitem__(0, statements[0] + 1),
+        )
+        extra = [
+            Worker(runtime.engine, settings, make_client(settings), poll_seconds=0.05,
+                   lease_seconds=120)
+            for _ in range(workers - 1)
+        ]  # fmt: skip
+        server = HttpServer(runtime, host="127.0.0.1", port=0, threads=8)
+        server.start()
+        for worker in (runtime.worker, *extra):
+            worker.start()
+        fake.reset_calls()
+        began = time.monotonic()
+        post_batch(server.port, deals)
+        done = failed = 0
+        while time.monotonic() - began < TIMEOUT:
+            with Session(runtime.engine) as session:
+                counts = dict(
+                    session.exec(
+                        select(Introduction.status, func.count()).group_by(col(Introduction.status))
+                    ).all()
+                )
+            done, failed = counts.get(IntroStatus.DONE, 0), counts.get(IntroStatus.FAILED, 0)
+            if done + failed >= deals:
+                break
+            time.sleep(0.05)
+        seconds = time.monotonic() - began
+        for worker in (runtime.worker, *extra):
+            worker.stop()
+        server.stop()
+        floor, slowest = floor_seconds(fake, time_scale)
+        rate_limited = Counter(c.method for c in fake.calls if c.status == 429)
+        outcome = Outcome(
+            workers=workers, db=kind, seconds=seconds, floor_seconds=floor, slowest=slowest,
+            done=done, failed=failed, rate_limited=rate_limited,
+            duplicates=duplicates(fake, url), calls=len(fake.calls), statements=statements[0],
+        )  # fmt: skip
+        runtime.engine.dispose()
+        return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--deals", type=int, default=200)
+    parser.add_argument("--workers", default="1,4", help="worker threads, one run each")
+    parser.add_argument("--db", default="sqlite")
+    parser.add_argument("--time-scale", type=float, default=60.0)
+    parser.add_argument(
+        "--what-if", default="", help="comma list: sqlite-sync-normal, no-home-refresh"
+    )
+    args = parser.parse_args()
+    what_if = {n for n in args.what_if.split(",") if n}
+    outcomes = []
+    for kind in args.db.split(","):
+        if kind == "postgresql" and not postgres_available():
+            print("PostgreSQL not reachable: skipped")
+            continue
+        for workers in (int(w) for w in args.workers.split(",")):
+            outcomes.append(run(kind, workers, args.deals, args.time_scale, what_if))
+    extra = f", what-if: {args.what_if}" if what_if else ""
+    print(f"# bulk introductions: {args.deals} deals, time_scale={args.time_scale}{extra} "
+          f"({machine()})")  # fmt: skip
+    rows = [
+        [
+            o.db, o.workers, f"{o.done}/{args.deals}", o.failed, o.seconds, o.floor_seconds,
+            f"{o.seconds / o.floor_seconds:.2f}x", o.slowest, sum(o.rate_limited.values()),
+            o.duplicates, o.calls, round(o.statements / max(1, o.done)),
+        ]
+        for o in outcomes
+    ]  # fmt: skip
+    headers = ["db", "workers", "done", "failed", "seconds", "floor s", "ratio", "slowest"]
+    print(table([*headers, "429s", "duplicates", "Slack calls", "SQL/intro"], rows))
+    print()
+    for o in outcomes:
+        ok = o.seconds <= TARGET_RATIO * o.floor_seconds and not o.duplicates and not o.failed
+        by_method = ", ".join(f"{m}:{n}" for m, n in o.rate_limited.most_common())
+        verdict = "MET" if ok else "MISSED"
+        print(f"{o.db} workers={o.workers}: {verdict} (target <= {TARGET_RATIO}x floor, "
+              f"0 duplicates); 429s by method: {by_method or 'none'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
