@@ -36,7 +36,7 @@ from bot.models import (
     Step,
     utcnow,
 )
-from bot.slack.client import call, try_call
+from bot.slack.client import call, find_posted, try_call
 from bot.templating import (
     ExternalContext,
     Message,
@@ -421,7 +421,14 @@ class IntroductionRunner:
         costs one call; the metadata is what makes our own message recognisable.
         """
         if check:
-            found = self._find_posted(channel, kind, intro_id)
+            found = find_posted(
+                self.client,
+                kind,
+                channel=channel,
+                event_type=kind,
+                payload={"introduction_id": intro_id},
+                limit=HISTORY_SCAN,
+            )
             if found:
                 return found
         result = call(
@@ -435,21 +442,6 @@ class IntroductionRunner:
             metadata={"event_type": kind, "event_payload": {"introduction_id": intro_id}},
         )
         return str(result["ts"])
-
-    def _find_posted(self, channel: str, kind: str, intro_id: int) -> str | None:
-        history = call(
-            kind,
-            self.client.conversations_history,
-            channel=channel,
-            limit=HISTORY_SCAN,
-            include_all_metadata=True,
-        )
-        for message in history["messages"]:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == kind and payload.get("introduction_id") == intro_id:
-                return str(message["ts"])
-        return None
 
     # --- step 5: Slack Connect -----------------------------------------------------------
 

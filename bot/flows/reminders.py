@@ -42,7 +42,7 @@ from bot.models import (
     ResponseClock,
     utcnow,
 )
-from bot.slack.client import call
+from bot.slack.client import call, find_posted
 from bot.templating import Message, environment, render_internal
 
 log = logging.getLogger(__name__)
@@ -545,7 +545,18 @@ def deliver(
     try:
         im = call("reminder_open", client.conversations_open, users=reminder.user_id)
         channel = im["channel"]["id"]
-        ts = _posted(client, channel, reminder.week) if reminder.claim_id else None
+        ts = (
+            find_posted(
+                client,
+                "reminder_history",
+                channel=channel,
+                event_type=EVENT_TYPE,
+                payload={"week": reminder.week},
+                limit=HISTORY_SCAN,
+            )
+            if reminder.claim_id
+            else None
+        )
         if ts is None:
             ts = call(
                 "reminder_post",
@@ -584,23 +595,6 @@ def _claim(engine: Engine, reminder: Reminder, *, stale_before: datetime) -> int
             return reminder.claim_id if taken.rowcount == 1 else None  # type: ignore[attr-defined]
     except IntegrityError:
         return None
-
-
-def _posted(client: WebClient, channel: str, week: str) -> str | None:
-    """The ts of this week's reminder if an interrupted send did post it."""
-    history = call(
-        "reminder_history",
-        client.conversations_history,
-        channel=channel,
-        limit=HISTORY_SCAN,
-        include_all_metadata=True,
-    )
-    for message in history["messages"]:
-        metadata = message.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == EVENT_TYPE and payload.get("week") == week:
-            return str(message["ts"])
-    return None
 
 
 def _settle(engine: Engine, claim_id: int, ts: str | None) -> None:

@@ -31,7 +31,7 @@ from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.flows.home import HomePublisher, percentile
 from bot.models import Introduction, ResponseClock, utcnow
-from bot.slack.client import call, try_call
+from bot.slack.client import call, find_posted, try_call
 from bot.templating import render_internal
 from bot.text import Mrkdwn
 
@@ -315,18 +315,10 @@ class ResponseWatch:
 
     def _already_sent(self, im: str, marker: dict[str, Any]) -> bool:
         """After a dropped connection the DM may have gone out: look before sending again."""
-        history = call(
-            "alert",
-            self.client.conversations_history,
-            channel=im,
-            limit=50,
-            include_all_metadata=True,
+        found = find_posted(
+            self.client, "alert", channel=im, event_type=ALERT_KIND, payload=marker, limit=50
         )
-        for message in history.get("messages", []):
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == ALERT_KIND and metadata.get("event_payload") == marker:
-                return True
-        return False
+        return found is not None
 
     def _link(self, clock: ResponseClock) -> Mrkdwn:
         found = try_call(

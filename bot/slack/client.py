@@ -9,7 +9,7 @@ which checks Slack's state before acting again (see `bot.flows.introduction`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -68,6 +68,30 @@ def call(step: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
         raise SlackStepError(step, error, permanent=permanent) from exc
     except (SlackClientError, OSError) as exc:
         raise SlackStepError(step, f"connection: {type(exc).__name__}", permanent=False) from exc
+
+
+def find_posted(
+    client: WebClient,
+    step: str,
+    *,
+    channel: str,
+    event_type: str,
+    payload: Mapping[str, Any],
+    limit: int = 100,
+) -> str | None:
+    """The ts of a message we posted with this metadata, if it is in recent history: how
+    a send interrupted after Slack acted recognises its own message instead of repeating it."""
+    history = call(
+        step, client.conversations_history, channel=channel, limit=limit, include_all_metadata=True
+    )
+    for message in history.get("messages", []):
+        metadata = message.get("metadata") or {}
+        found = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == event_type and all(
+            found.get(key) == value for key, value in payload.items()
+        ):
+            return str(message["ts"])
+    return None
 
 
 def try_call(
