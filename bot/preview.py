@@ -34,17 +34,22 @@ SAMPLE_PEOPLE = {
 }
 
 
+def sample_deal_fields() -> dict[str, Any]:
+    """The sample deal shared by `preview` and `sandbox`, as a CRM would record it."""
+    return {
+        "crm_id": "D-1001",
+        "company": "Acme Corp",
+        "stage": "contractsent",
+        "stage_label": "Contract Sent",
+        "amount": Decimal("48000"),
+        "close_date": date.today() + timedelta(days=21),
+        "owner_email": "alex@ours.example",
+        "notes": "Promised SSO setup help in week one and a quarterly review.",
+    }
+
+
 def sample_deal() -> Deal:
-    return Deal(
-        crm_id="D-1001",
-        company="Acme Corp",
-        stage="contractsent",
-        stage_label="Contract Sent",
-        amount=Decimal("48000"),
-        close_date=date.today() + timedelta(days=21),
-        owner_email="alex@ours.example",
-        notes="Promised SSO setup help in week one and a quarterly architecture review.",
-    )
+    return Deal(**sample_deal_fields())
 
 
 def template_name(name: str) -> str:

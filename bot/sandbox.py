@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.emulator import FakeSlack
 from bot.models import Contact, Introduction, IntroStatus
+from bot.preview import sample_deal_fields
 from bot.runtime import HttpServer, build_runtime
 from bot.slack.requests import post, signed_headers, slash_command_body
 from bot.textview import blocks_to_text, mrkdwn_to_text
@@ -82,17 +81,7 @@ def run_sandbox(*, timeout: float = 30) -> int:
 def _seed_crm_deal(engine: Any) -> None:
     """The deal as a CRM would have recorded it: internal facts the prospect never sees."""
     with session_scope(engine) as session:
-        crud.upsert_deal(
-            session,
-            crm_id="D-1001",
-            company="Acme Corp",
-            stage="contractsent",
-            stage_label="Contract Sent",
-            amount=Decimal("48000"),
-            close_date=date.today() + timedelta(days=21),
-            owner_email="alex@ours.example",
-            notes="Promised SSO setup help in week one and a quarterly review.",
-        )
+        crud.upsert_deal(session, **sample_deal_fields())
 
 
 def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
