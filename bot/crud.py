@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Row, bindparam, func, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -199,19 +200,37 @@ def open_introduction_counts(session: Session) -> dict[str, int]:
     return {user: count for user, count in rows if user}
 
 
-def deals_for_user(
-    session: Session, *, user_id: str, limit: int = 20
-) -> Sequence[tuple[Deal, Introduction | None]]:
-    """Deals a person registered or works on, newest first."""
-    query = (
-        select(Deal, Introduction)
-        .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
-        .where(
-            (Deal.registered_by == user_id)
-            | (Introduction.engineer_user_id == user_id)
-            | (Introduction.ae_user_id == user_id)
-        )
-        .order_by(col(Deal.updated_at).desc())
-        .limit(limit)
+# Built once: `status` is the command people run most, and answers before the ack.
+_DEALS_FOR_USER = (
+    select(  # the columns the list shows, not entities: no hydration, no identity map
+        Deal.crm_id,
+        Deal.company,
+        Deal.stage,
+        Deal.stage_label,
+        col(Introduction.id).label("intro_id"),
+        Introduction.status,
+        Introduction.channel_id,
+        Introduction.engineer_user_id,
     )
-    return session.exec(query).all()
+    .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
+    .where(  # one indexed lookup per role, not an OR over a join (a scan of every deal)
+        col(Deal.id).in_(
+            union(
+                select(Deal.id).where(Deal.registered_by == bindparam("user_id")),
+                select(Introduction.deal_id).where(
+                    Introduction.engineer_user_id == bindparam("user_id")
+                ),
+                select(Introduction.deal_id).where(Introduction.ae_user_id == bindparam("user_id")),
+            )
+        )
+    )
+    .order_by(col(Deal.updated_at).desc())
+    .limit(bindparam("limit"))
+)
+
+
+def deals_for_user(session: Session, *, user_id: str, limit: int = 20) -> Sequence[Row[Any]]:
+    """Deals a person registered or works on, newest first, as the status list's rows
+    (`intro_id` is None for a deal not introduced)."""
+    params = {"user_id": user_id, "limit": limit}
+    return session.connection().execute(_DEALS_FOR_USER, params).all()  # Core: no ORM layer

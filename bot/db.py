@@ -16,13 +16,21 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_POOL = 16  # >= the HTTP server's threads + worker threads: none opens its own
 
 
 def make_engine(url: str) -> Engine:
     """One engine per process; SQLite gets WAL and a busy timeout so threads can share it."""
     url = database_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A connection per server/worker thread stays open: opening one (and its pragmas)
+        # per request, beyond a small pool, cost more than the query it served.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL,
+            max_overflow=SQLITE_POOL,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

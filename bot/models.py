@@ -61,7 +61,7 @@ class Deal(SQLModel, table=True):
     engineer_user_id: str | None = Field(default=None, max_length=32)
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     watched: bool = False
-    registered_by: str | None = Field(default=None, max_length=32)
+    registered_by: str | None = Field(default=None, max_length=32, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -100,9 +100,9 @@ class Introduction(SQLModel, table=True):
     source: str = Field(default="now", max_length=16)
     requested_by: str | None = Field(default=None, max_length=32)
     response_url: str | None = Field(default=None, max_length=500)
-    engineer_user_id: str | None = Field(default=None, max_length=32)
+    engineer_user_id: str | None = Field(default=None, max_length=32, index=True)
     backup_user_id: str | None = Field(default=None, max_length=32)
-    ae_user_id: str | None = Field(default=None, max_length=32)
+    ae_user_id: str | None = Field(default=None, max_length=32, index=True)
     channel_name: str | None = Field(default=None, max_length=80, unique=True)
     channel_id: str | None = Field(default=None, max_length=32, unique=True)
     welcome_ts: str | None = Field(default=None, max_length=32)

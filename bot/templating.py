@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from slack_sdk.models.blocks import (
     Block,
@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 from bot.text import Mrkdwn, escape_mrkdwn
 
 _SLACK_ID = re.compile(r"^[UWBCDG][A-Z0-9_]{1,31}$")
+_SECTION_BREAK = re.compile(r"^---$", re.M)
 SECTION_LIMIT = 3000
 
 
@@ -106,9 +107,29 @@ def days_until(value: date | None, today: date | None = None) -> str:
     return f"{days} days to close" if days > 0 else f"closed {-days} days ago"
 
 
+class _Environment(ImmutableSandboxedEnvironment):
+    """The sandbox, with its attribute rule decided once per (type, attribute).
+
+    Jinja's rule looks only at the object's type and the attribute's name (underscores,
+    function/frame/code internals, mutating methods of known containers), so the answer
+    can be kept; re-deciding it on every `{{ deal.company }}` was most of a render's time.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._safe: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        key = (type(obj), attr)
+        safe = self._safe.get(key)
+        if safe is None:
+            safe = self._safe[key] = super().is_safe_attribute(obj, attr, value)
+        return safe
+
+
 @cache
 def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _Environment(
         loader=FileSystemLoader([str(p) for p in template_dirs()]),
         undefined=StrictUndefined,
         finalize=_finalize,
@@ -128,21 +149,19 @@ def environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
-def _render_block(name: str, block: str, context: dict[str, Any]) -> str:
-    template = environment().get_template(name)
-    if block not in template.blocks:
+def _render_block(template: Template, block: str, context: dict[str, Any]) -> str:
+    render = template.blocks.get(block)
+    if render is None:
         return ""
-    render = template.blocks[block]
     return "".join(render(template.new_context(context))).strip()
 
 
 def _message(name: str, context: dict[str, Any], image: PublicProfile | None) -> Message:
     """Layout: `text` is the notification fallback, `body` holds sections split by
     lines of `---`, `context` is the small print under them."""
-    text = _render_block(name, "text", context)
-    sections = [
-        s.strip() for s in re.split(r"^---$", _render_block(name, "body", context), flags=re.M)
-    ]
+    template = environment().get_template(name)
+    text = _render_block(template, "text", context)
+    sections = [s.strip() for s in _SECTION_BREAK.split(_render_block(template, "body", context))]
     blocks: list[Block] = []
     for index, section in enumerate(s for s in sections if s):
         accessory = None
@@ -153,7 +172,7 @@ def _message(name: str, context: dict[str, Any], image: PublicProfile | None) ->
         blocks.append(
             SectionBlock(text=MarkdownTextObject(text=section[:SECTION_LIMIT]), accessory=accessory)
         )
-    small_print = _render_block(name, "context", context)
+    small_print = _render_block(template, "context", context)
     if small_print:
         blocks += [DividerBlock(), ContextBlock(elements=[MarkdownTextObject(text=small_print)])]
     return Message(text=text or sections[0][:300], blocks=[b.to_dict() for b in blocks])
@@ -170,7 +189,8 @@ def render_external_text(name: str, context: ExternalContext, *, limit: int) -> 
     """A prospect-facing single line (the channel topic), cut at Slack's limit."""
     if not name.startswith("external/") or not isinstance(context, ExternalContext):
         raise ValueError("prospect-facing text takes an external template and ExternalContext")
-    text = " ".join(_render_block(name, "text", _external_dict(context)).split())
+    template = environment().get_template(name)
+    text = " ".join(_render_block(template, "text", _external_dict(context)).split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 

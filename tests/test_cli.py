@@ -39,3 +39,15 @@ def test_preview_renders_a_stored_deal(db_url, engine):
 def test_preview_names_unknown_templates(tmp_path):
     result = run("preview", "nope", db_url=f"sqlite:///{tmp_path}/x.db")
     assert result.returncode != 0 and "no template 'nope'" in result.stderr
+
+
+def test_migrations_match_the_models(engine):
+    """The schema the migrations build is the one the models declare (indexes included),
+    so a model change without its migration fails here, not in production."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        assert compare_metadata(context, SQLModel.metadata) == []

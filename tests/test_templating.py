@@ -82,3 +82,29 @@ def test_brief_carries_the_internal_facts():
     )
     dumped = json.dumps(message.blocks)
     assert "1,234.50" in dumped and "&lt;!here&gt; promised" in dumped and "A&amp;B" in dumped
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ deal.__class__ }}",
+        "{{ deal._sa_instance_state }}",
+        "{{ rows.append(1) }}",
+        "{{ (rows.append) }}",
+        "{{ fn.__code__ }}",
+    ],
+)
+def test_the_sandbox_still_refuses_internals(source: str) -> None:
+    """The per-type cache of the sandbox's attribute rule must not open anything up,
+    whether the attribute is first seen as unsafe or after safe ones of the same type."""
+    from jinja2.exceptions import SecurityError, UndefinedError
+
+    from bot.templating import environment
+
+    context = {"deal": Deal(crm_id="D-1", company="Acme"), "rows": [], "fn": len}
+    env = environment()
+    assert env.from_string("{{ deal.company }} {{ rows | length }}").render(**context)
+    with pytest.raises((SecurityError, UndefinedError)):
+        env.from_string(source).render(**context)
+    with pytest.raises((SecurityError, UndefinedError)):  # and again, from the cache
+        env.from_string(source).render(**context)

@@ -1,4 +1,5 @@
-"""Buttons in the bot's messages: ack, record (a quick local write), hand off, then answer."""
+"""Buttons in the bot's messages: ack at once; then, in a lazy listener (after Slack has
+its answer), record (a quick local write), hand off, and answer the person."""
 
 from __future__ import annotations
 
@@ -14,19 +15,20 @@ from bot.services import Services, unexpected
 
 
 def register(app: App, services: Services) -> None:
-    def introduce_deal(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
-    ) -> None:
-        handle_introduce(ack, body, action, client, services)
+    def introduce_deal(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        handle_introduce(body, action, client, services)
 
-    app.action(ActionId.INTRODUCE_DEAL.value)(introduce_deal)
+    app.action(ActionId.INTRODUCE_DEAL.value)(ack=ack_now, lazy=[introduce_deal])
+
+
+def ack_now(ack: Ack) -> None:
+    ack()
 
 
 def handle_introduce(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, services: Services
+    body: dict[str, Any], action: dict[str, Any], client: WebClient, services: Services
 ) -> None:
     """The reminder's "Introduce now": the deal's introduction, recorded and handed off."""
-    ack()
     user_id = (body.get("user") or {}).get("id", "")
     crm_id = str(action.get("value") or "")
     try:

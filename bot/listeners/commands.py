@@ -1,4 +1,8 @@
-"""`/introduce-care`: parse, record (quick local writes only), ack, hand off."""
+"""`/introduce-care`: parse, record (quick local writes only), ack, hand off.
+
+The app answers Slack when the ack listener returns (`process_before_response`), so it
+never calls Slack itself: opening the modal is a lazy listener, run after the answer.
+"""
 
 from __future__ import annotations
 
@@ -21,30 +25,42 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
-    def introduce_care(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        handle_command(ack, command, client, services)
+    def introduce_care(ack: Ack, command: dict[str, Any]) -> None:
+        handle_command(ack, command, services)
 
+    # A bare command opens the modal after the ack (lazy); a lazy listener copies the
+    # request, so only the bare command gets one.
+    app.command(COMMAND, matchers=[is_bare])(ack=ack_only, lazy=[open_modal])
     app.command(COMMAND)(introduce_care)
 
 
+def is_bare(command: dict[str, Any]) -> bool:
+    return isinstance(_parse_or_none(command), c.OpenModal)
+
+
+def _parse_or_none(command: dict[str, Any]) -> c.Command | None:
+    try:
+        return c.parse(command.get("text") or "")
+    except UserError:
+        return None
+
+
+def ack_only(ack: Ack) -> None:
+    ack()
+
+
 def open_modal(client: WebClient, command: dict[str, Any]) -> None:
-    """After the ack: the trigger id is good for 3 seconds and one use."""
+    """After the ack, for a bare command: the trigger id is good for 3 seconds, one use."""
     try:
         client.views_open(trigger_id=command.get("trigger_id", ""), view=introduce_modal())
     except SlackApiError as exc:
         log.warning("could not open the modal: %s", exc.response.get("error"))
 
 
-def handle_command(
-    ack: Ack, command: dict[str, Any], client: WebClient, services: Services
-) -> None:
+def handle_command(ack: Ack, command: dict[str, Any], services: Services) -> None:
     user_id = command.get("user_id", "")
     try:
         parsed = c.parse(command.get("text") or "")
-        if isinstance(parsed, c.OpenModal):
-            ack()
-            open_modal(client, command)
-            return
         with session_scope(services.engine) as session:
             reply = slash.handle(
                 session, command=parsed, user_id=user_id, settings=services.settings
