@@ -6,6 +6,8 @@ minute lasts one real second). The run ends when every introduction is done; the
 emulator's call log gives the floor the tiers allow, the 429s and the duplicates.
 
     python bench/bulk_introductions.py [--deals 200] [--workers 1,4] [--db sqlite,postgresql]
+
+`--workers` is the worker's thread count (`CARE_WORKER_THREADS`), one run each.
 """
 
 from __future__ import annotations
@@ -40,11 +42,8 @@ from bench._common import (
 from bot.config import Settings
 from bot.emulator.limits import POST_MESSAGE_BURST, POST_MESSAGE_PER_SECOND, TIER_PER_MINUTE
 from bot.emulator.reference import METHODS
-from bot.flows import introduction
 from bot.models import CareMember, Contact, Deal, Introduction, IntroStatus
-from bot.runtime import HttpServer, Runtime, build_runtime
-from bot.slack.client import make_client
-from bot.worker import Worker
+from bot.runtime import HttpServer, build_runtime
 
 TARGET_RATIO = 1.1
 ENGINEERS, AES = 20, 10
@@ -178,21 +177,7 @@ def duplicates(fake: RemoteFakeSlack, engine_url: str) -> int:
     return extra_channels + sum(n - 1 for n in kinds.values())
 
 
-def apply_what_if(names: set[str], runtime: Runtime) -> None:
-    """Fixes the profile suggested, applied in this process only, to measure them first."""
-    if "sqlite-sync-normal" in names and runtime.engine.dialect.name == "sqlite":
-        # WAL + synchronous=NORMAL: no fsync per commit; a crash of the app loses nothing.
-        event.listen(
-            runtime.engine,
-            "connect",
-            lambda dbapi, _: dbapi.execute("PRAGMA synchronous=NORMAL"),
-        )
-        runtime.engine.dispose()
-    if "no-home-refresh" in names:  # stands for a debounced App Home refresh, off the path
-        introduction.refresh_introduction_homes = lambda *args, **kwargs: None
-
-
-def run(kind: str, workers: int, deals: int, time_scale: float, what_if: set[str]) -> Outcome:
+def run(kind: str, workers: int, deals: int, time_scale: float) -> Outcome:
     with (
         database(kind) as url,
         remote_fake_slack(rate_limits=True, time_scale=time_scale) as fake,
@@ -201,26 +186,19 @@ def run(kind: str, workers: int, deals: int, time_scale: float, what_if: set[str
         settings = Settings(
             slack_bot_token=TOKEN, slack_signing_secret=SIGNING_SECRET,
             crm_webhook_secret=WEBHOOK_SECRET, slack_api_url=fake.url, database_url=url,
-            poll_seconds=0.05, lease_seconds=120,
+            poll_seconds=0.05, lease_seconds=120, worker_threads=workers,
         )  # fmt: skip
         runtime = build_runtime(settings, with_worker=True)
         assert runtime.worker is not None
-        apply_what_if(what_if, runtime)
         statements = [0]
         event.listen(
             runtime.engine,
             "before_cursor_execute",
             lambda *_: statements.__setitem__(0, statements[0] + 1),
         )
-        extra = [
-            Worker(runtime.engine, settings, make_client(settings), poll_seconds=0.05,
-                   lease_seconds=120)
-            for _ in range(workers - 1)
-        ]  # fmt: skip
         server = HttpServer(runtime, host="127.0.0.1", port=0, threads=8)
         server.start()
-        for worker in (runtime.worker, *extra):
-            worker.start()
+        runtime.worker.start()
         fake.reset_calls()
         began = time.monotonic()
         post_batch(server.port, deals)
@@ -237,8 +215,7 @@ def run(kind: str, workers: int, deals: int, time_scale: float, what_if: set[str
                 break
             time.sleep(0.05)
         seconds = time.monotonic() - began
-        for worker in (runtime.worker, *extra):
-            worker.stop()
+        runtime.worker.stop()
         server.stop()
         floor, slowest = floor_seconds(fake, time_scale)
         rate_limited = Counter(c.method for c in fake.calls if c.status == 429)
@@ -257,20 +234,15 @@ def main() -> None:
     parser.add_argument("--workers", default="1,4", help="worker threads, one run each")
     parser.add_argument("--db", default="sqlite")
     parser.add_argument("--time-scale", type=float, default=60.0)
-    parser.add_argument(
-        "--what-if", default="", help="comma list: sqlite-sync-normal, no-home-refresh"
-    )
     args = parser.parse_args()
-    what_if = {n for n in args.what_if.split(",") if n}
     outcomes = []
     for kind in args.db.split(","):
         if kind == "postgresql" and not postgres_available():
             print("PostgreSQL not reachable: skipped")
             continue
         for workers in (int(w) for w in args.workers.split(",")):
-            outcomes.append(run(kind, workers, args.deals, args.time_scale, what_if))
-    extra = f", what-if: {args.what_if}" if what_if else ""
-    print(f"# bulk introductions: {args.deals} deals, time_scale={args.time_scale}{extra} "
+            outcomes.append(run(kind, workers, args.deals, args.time_scale))
+    print(f"# bulk introductions: {args.deals} deals, time_scale={args.time_scale} "
           f"({machine()})")  # fmt: skip
     rows = [
         [

@@ -48,6 +48,7 @@ class Settings:
     public_url: str = ""
     lease_seconds: int = 300
     poll_seconds: float = 2.0
+    worker_threads: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +93,9 @@ class Settings:
                 get("CARE_POLL_MS", "2000"), "CARE_POLL_MS", minimum=10, maximum=60000
             )
             / 1000,
+            worker_threads=_int(
+                get("CARE_WORKER_THREADS", "4"), "CARE_WORKER_THREADS", minimum=1, maximum=32
+            ),
         )
 
     def require(self, mode: Mode) -> None:

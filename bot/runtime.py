@@ -42,6 +42,7 @@ def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = 
             client,
             poll_seconds=settings.poll_seconds,
             lease_seconds=settings.lease_seconds,
+            threads=settings.worker_threads,
         )
         if with_worker
         else None

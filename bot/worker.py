@@ -3,6 +3,10 @@
 Claims are leases written with a conditional UPDATE, atomic on SQLite and PostgreSQL
 alike, so any number of worker threads or processes can run: each introduction is run
 by one of them at a time, and a crashed worker's lease simply expires.
+
+A worker runs `threads` introductions at once (`CARE_WORKER_THREADS`): most of an
+introduction is waiting on Slack, and while one waits out a method's rate limit the
+others go on with theirs. The first thread also runs the periodic tasks.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +26,7 @@ from sqlmodel import col, select
 
 from bot.config import Settings
 from bot.db import session_scope
+from bot.flows.home import HomePublisher, HomeRefresh
 from bot.flows.introduction import IntroductionRunner
 from bot.models import Introduction, IntroStatus, utcnow
 
@@ -42,28 +48,36 @@ class Worker:
         poll_seconds: float = 2.0,
         lease_seconds: int = 300,
         owner: str | None = None,
+        threads: int = 1,
     ) -> None:
         self.engine = engine
         self.owner = owner or worker_id()
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
-        self.runner = IntroductionRunner(
-            engine=engine,
-            client=client,
-            settings=settings,
-            owner=self.owner,
-            lease_seconds=lease_seconds,
-        )
+        self.homes = HomeRefresh(HomePublisher(engine, client, settings))
+        self.runners = [
+            IntroductionRunner(
+                engine=engine,
+                client=client,
+                settings=settings,
+                owner=self.owner if index == 0 else f"{self.owner}/{index}",  # a lease each
+                lease_seconds=lease_seconds,
+                homes=self.homes,
+            )
+            for index in range(max(1, threads))
+        ]
+        self.runner = self.runners[0]
         self.tasks: list[tuple[str, Callable[[], int]]] = []
-        self._wake = threading.Event()
+        self._wakes = [threading.Event() for _ in self.runners]
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def wake(self) -> None:
         """Listeners call this after recording work, so it starts at once, not at the next poll."""
-        self._wake.set()
+        for event in self._wakes:
+            event.set()
 
-    def claim(self) -> int | None:
+    def claim(self, owner: str | None = None) -> int | None:
         """Take the lease of the oldest due introduction, if any."""
         now = utcnow()
         due = (
@@ -83,7 +97,7 @@ class Worker:
                     update(Introduction)
                     .where(col(Introduction.id) == intro_id, *due)
                     .values(
-                        lease_owner=self.owner,
+                        lease_owner=owner or self.owner,
                         status=IntroStatus.RUNNING,
                         lease_until=now + timedelta(seconds=self.lease_seconds),
                     )
@@ -99,10 +113,7 @@ class Worker:
         Returns how much work was done; a task's failure is logged and does not stop
         the others.
         """
-        count = 0
-        while not self._stop.is_set() and (intro_id := self.claim()) is not None:
-            self.runner.run(intro_id)
-            count += 1
+        count = self.run_introductions(self.runner)
         for name, task in self.tasks:
             try:
                 count += task()
@@ -110,26 +121,48 @@ class Worker:
                 log.exception("task=%s failed; it runs again at the next poll", name)
         return count
 
-    def run_forever(self) -> None:
-        log.info("worker %s started", self.owner)
+    def run_introductions(self, runner: IntroductionRunner) -> int:
+        """Claim and run due introductions until none is left; Homes follow, debounced."""
+        count = 0
+        while not self._stop.is_set() and (intro_id := self.claim(runner.owner)) is not None:
+            runner.run(intro_id)
+            count += 1
+            self.homes.flush()
+        self.homes.flush(force=True)
+        return count
+
+    def run_forever(self, index: int = 0) -> None:
+        log.info("worker %s started", self.runners[index].owner)
+        wake = self._wakes[index]
         while not self._stop.is_set():
             try:
-                self.run_once()
+                if index == 0:
+                    self.run_once()
+                else:
+                    self.run_introductions(self.runners[index])
             except Exception:
                 log.exception("worker loop error; going on after a pause")
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
-        log.info("worker %s stopped", self.owner)
+            wake.wait(self.poll_seconds)
+            wake.clear()
+        log.info("worker %s stopped", self.runners[index].owner)
 
-    def start(self) -> threading.Thread:
-        self._thread = threading.Thread(
-            target=self.run_forever, name="careintro-worker", daemon=True
-        )
-        self._thread.start()
-        return self._thread
+    def start(self) -> list[threading.Thread]:
+        self._threads = [
+            threading.Thread(
+                target=self.run_forever,
+                args=(index,),
+                name=f"careintro-worker-{index}",
+                daemon=True,
+            )
+            for index in range(len(self.runners))
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self._threads
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout)
+        self.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

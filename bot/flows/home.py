@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -186,21 +188,39 @@ class HomePublisher:
             self.publish(user_id)
 
 
-def refresh_introduction_homes(
-    session: Session, client: WebClient, settings: Settings, intro_id: int
-) -> None:
-    """Called by the runner once the introduction is recorded done; never raises into it."""
-    try:
-        with session.begin_nested():  # a failed read must not spoil the runner's commit
-            intro = session.get(Introduction, intro_id)
-            people = (
-                (intro.engineer_user_id, intro.backup_user_id, intro.ae_user_id) if intro else ()
-            )
-            views = {
-                user_id: home_view(session, user_id=user_id, settings=settings)
-                for user_id in dict.fromkeys(p for p in people if p)
-            }
-        for user_id, view in views.items():
-            call("home", client.views_publish, user_id=user_id, view=view)
-    except Exception:
-        log.exception("intro_id=%s homes not refreshed", intro_id)
+class HomeRefresh:
+    """Homes waiting to be republished, at most once per person per `interval`.
+
+    A finished introduction changes the Home of its engineer, backup and AE; in a batch
+    of 200 introductions the same people come back again and again, so publishing after
+    each one spent a `views.publish` (and a Home built from the database) per person per
+    introduction. Pending homes live in memory: one lost in a crash is rebuilt when its
+    owner next opens the tab (`app_home_opened`).
+    """
+
+    def __init__(self, publisher: HomePublisher, *, interval: float = 10.0) -> None:
+        self.publisher = publisher
+        self.interval = interval
+        self._pending: dict[str, None] = {}
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def mark(self, user_ids: Iterable[str | None]) -> None:
+        with self._lock:
+            self._pending.update(dict.fromkeys(u for u in user_ids if u))
+
+    def flush(self, *, force: bool = False) -> int:
+        """Publish what is pending if `interval` has passed (or `force`); never raises."""
+        with self._lock:
+            now = time.monotonic()
+            if not self._pending or (not force and now - self._last < self.interval):
+                return 0
+            users = list(self._pending)
+            self._pending.clear()
+            self._last = now
+        for user_id in users:
+            try:
+                self.publisher.publish(user_id)
+            except Exception:
+                log.exception("user=%s home not published", user_id)
+        return len(users)

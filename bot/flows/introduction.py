@@ -12,10 +12,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from slack_sdk import WebClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -23,7 +23,7 @@ from bot import crud
 from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError, UserError
-from bot.flows.home import refresh_introduction_homes
+from bot.flows.home import HomeRefresh
 from bot.models import (
     STEPS,
     CareMember,
@@ -86,6 +86,35 @@ REASONS = {
 }
 
 
+# The bookkeeping every step does, built once and run as Core statements on the session's
+# connection: the ORM's per-statement work (building, cache keys, bulk-update evaluation,
+# unit of work) was most of a worker's CPU in the bulk benchmark (bench/README.md).
+_HOLD_LEASE = (
+    update(Introduction)
+    .where(col(Introduction.id) == bindparam("b_id"))
+    .where(col(Introduction.lease_owner) == bindparam("b_owner"))
+    .where(col(Introduction.status) == IntroStatus.RUNNING)
+    .values(lease_until=bindparam("b_until"))
+)
+_START_STEP = insert(IntroductionStep).values(
+    introduction_id=bindparam("b_id"), step=bindparam("b_step"), started_at=bindparam("b_at")
+)
+_RECORD_DONE = (
+    update(IntroductionStep)
+    .where(col(IntroductionStep.introduction_id) == bindparam("b_id"))
+    .where(col(IntroductionStep.step) == bindparam("b_step"))
+    .where(col(IntroductionStep.done_at).is_(None))
+    .values(done_at=bindparam("b_at"), detail=bindparam("b_detail"))
+)
+
+
+class Done(NamedTuple):
+    """A step that has acted, waiting to be recorded with the next transaction."""
+
+    step: Step
+    detail: str
+
+
 class LeaseLost(Exception):
     """Another worker took this introduction over (ours expired); stop touching it."""
 
@@ -99,6 +128,7 @@ class IntroductionRunner:
     settings: Settings
     owner: str
     lease_seconds: int = 300
+    homes: HomeRefresh | None = None  # told whose Home an introduction changed
     _bot_user_id: str | None = None
     _profiles: dict[str, PublicProfile] = field(default_factory=dict)
 
@@ -107,9 +137,13 @@ class IntroductionRunner:
     def run(self, intro_id: int) -> None:
         """Run every step not yet done, in order; failures are recorded, never raised."""
         try:
+            with session_scope(self.engine) as session:  # ours while we hold the lease
+                steps = {s: row.done_at is not None for s, row in crud.steps_of(
+                    session, intro_id=intro_id).items()}  # fmt: skip
+            done: Done | None = None
             for step in STEPS:
-                self._run_step(intro_id, step)
-            self._finish(intro_id)
+                done = self._run_step(intro_id, step, done, steps)
+            self._finish(intro_id, done)
         except LeaseLost:
             log.warning("intro_id=%s lease lost; another worker goes on with it", intro_id)
         except UserError as exc:
@@ -117,54 +151,72 @@ class IntroductionRunner:
         except SlackStepError as exc:
             self._on_slack_error(intro_id, exc)
 
-    def _run_step(self, intro_id: int, step: Step) -> None:
+    def _run_step(
+        self, intro_id: int, step: Step, done: Done | None, steps: dict[Step, bool]
+    ) -> Done | None:
         """Run a step; a passing fault (5xx, dropped connection) is retried at once, a few
-        times, in resumed mode, before the whole introduction is rescheduled."""
+        times, in resumed mode, before the whole introduction is rescheduled.
+
+        `done` is the previous step's result, recorded in this step's first transaction
+        (one commit per step instead of two); the result of this one is returned for the
+        next. A crash in between leaves the step started, not done, so it is run again in
+        resumed mode, which looks at Slack before acting: nothing is repeated. `steps`
+        (started steps: done or not) is read once per run; while the lease is ours, no
+        one else writes them.
+        """
         for delay in (*QUICK_RETRY_DELAYS, None):
             try:
-                self._run_step_once(intro_id, step)
-                return
+                return self._run_step_once(intro_id, step, done, steps)
             except SlackStepError as exc:
+                done = None  # the attempt's first transaction recorded it
                 if exc.permanent or delay is None:
                     raise
                 log.info("intro_id=%s step=%s retrying after %s", intro_id, step, exc.error)
                 time.sleep(delay)
+        return None  # unreachable: the last attempt returns or raises
 
-    def _run_step_once(self, intro_id: int, step: Step) -> None:
+    def _run_step_once(
+        self, intro_id: int, step: Step, done: Done | None, steps: dict[Step, bool]
+    ) -> Done | None:
+        if steps.get(step):  # done in an earlier run
+            if done is not None:
+                with session_scope(self.engine) as session:
+                    self._record_done(session, intro_id, done)
+            return None
+        resumed = step in steps
         with session_scope(self.engine) as session:
-            intro = self._hold_lease(session, intro_id)
-            row = crud.steps_of(session, intro_id=intro_id).get(step)
-            if row is not None and row.done_at is not None:
-                return
-            resumed = row is not None
-            if row is None:
-                session.add(IntroductionStep(introduction_id=intro_id, step=step))
-            deal_id = intro.deal_id
+            if done is not None:
+                self._record_done(session, intro_id, done)
+            self._hold_lease(session, intro_id)
+            if not resumed:
+                session.connection().execute(
+                    _START_STEP, {"b_id": intro_id, "b_step": step, "b_at": utcnow()}
+                )
+        steps[step] = False
         detail = getattr(self, f"_step_{step.value}")(intro_id, resumed=resumed)
-        with session_scope(self.engine) as session:
-            session.execute(
-                update(IntroductionStep)
-                .where(col(IntroductionStep.introduction_id) == intro_id)
-                .where(col(IntroductionStep.step) == step)
-                .where(col(IntroductionStep.done_at).is_(None))
-                .values(done_at=utcnow(), detail=(detail or "")[:500])
-            )
-        log.info("deal=%s intro_id=%s step=%s done resumed=%s", deal_id, intro_id, step, resumed)
+        log.info("intro_id=%s step=%s done resumed=%s", intro_id, step, resumed)
+        return Done(step, detail or "")
 
-    def _hold_lease(self, session: Session, intro_id: int) -> Introduction:
+    @staticmethod
+    def _record_done(session: Session, intro_id: int, done: Done) -> None:
+        session.connection().execute(
+            _RECORD_DONE,
+            {
+                "b_id": intro_id,
+                "b_step": done.step,
+                "b_at": utcnow(),
+                "b_detail": done.detail[:500],
+            },
+        )
+
+    def _hold_lease(self, session: Session, intro_id: int) -> None:
         """Renew our lease, or stop if it is no longer ours."""
-        now = utcnow()
-        renewed = session.execute(
-            update(Introduction)
-            .where(col(Introduction.id) == intro_id, col(Introduction.lease_owner) == self.owner)
-            .where(col(Introduction.status) == IntroStatus.RUNNING)
-            .values(lease_until=now + timedelta(seconds=self.lease_seconds))
+        until = utcnow() + timedelta(seconds=self.lease_seconds)
+        renewed = session.connection().execute(
+            _HOLD_LEASE, {"b_id": intro_id, "b_owner": self.owner, "b_until": until}
         )
         if renewed.rowcount != 1:  # type: ignore[attr-defined]
             raise LeaseLost
-        intro = session.get(Introduction, intro_id, populate_existing=True)
-        assert intro is not None
-        return intro
 
     def _load(self, intro_id: int) -> tuple[Introduction, Deal]:
         with session_scope(self.engine) as session:
@@ -589,15 +641,20 @@ class IntroductionRunner:
 
     # --- the end of a run ----------------------------------------------------------------
 
-    def _finish(self, intro_id: int) -> None:
+    def _finish(self, intro_id: int, done: Done | None) -> None:
         with session_scope(self.engine) as session:
+            if done is not None:
+                self._record_done(session, intro_id, done)
             self._hold_lease(session, intro_id)
+            intro = session.get(Introduction, intro_id)
+            assert intro is not None
+            people = (intro.engineer_user_id, intro.backup_user_id, intro.ae_user_id)
             self._release(
                 session, intro_id, status=IntroStatus.DONE, last_error=None, finished_at=utcnow()
             )
         log.info("intro_id=%s done", intro_id)
-        with session_scope(self.engine) as session:  # after the commit: no lock held on Slack
-            refresh_introduction_homes(session, self.client, self.settings, intro_id)
+        if self.homes is not None:
+            self.homes.mark(people)  # published by the worker, debounced
 
     def _on_slack_error(self, intro_id: int, exc: SlackStepError) -> None:
         reason = f"{exc.step}: {REASONS.get(exc.error, exc.error)}"

@@ -4,17 +4,28 @@ Only HTTP 429 is retried inside the client: a rate-limited call had no effect, s
 waiting out `Retry-After` and calling again is always safe. A 5xx or a dropped
 connection may have taken effect, so those go back to the introduction step,
 which checks Slack's state before acting again (see `bot.flows.introduction`).
+
+Slack limits each method per workspace, so a `Retry-After` is shared: once one call of
+a method is told to wait, every thread using the client waits for that method too,
+instead of each earning its own 429.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
 from bot.exceptions import SlackStepError
@@ -37,13 +48,97 @@ TRANSIENT_ERRORS = frozenset(
 RATE_LIMIT_RETRIES = 20
 
 
+class RateLimits:
+    """Until when each Web API method must not be called (monotonic clock), and, for a
+    method that was just limited, one caller at a time until a call gets through: when
+    the wait ends, one call finds out whether Slack has room again, instead of every
+    waiting thread at once (and all but one earning a new 429)."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._probes: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RateLimits:
+        return self  # shared on purpose: Bolt deep-copies a request's client for lazy listeners
+
+    def hold(self, method: str, seconds: float) -> None:
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._until[method] = max(until, self._until.get(method, 0.0))
+            self._probes.setdefault(method, threading.Lock())
+
+    def wait(self, method: str) -> None:
+        while (left := self._until.get(method, 0.0) - time.monotonic()) > 0:
+            time.sleep(left)
+
+    @contextmanager
+    def turn(self, method: str) -> Iterator[None]:
+        """Wait for the method's hold; while it is recovering, call it one at a time."""
+        self.wait(method)
+        probe = self._probes.get(method)
+        if probe is None:
+            yield
+            return
+        with probe:
+            self.wait(method)
+            yield
+            with self._lock:  # it got through: callers need not queue any more
+                if self._until.get(method, 0.0) <= time.monotonic():
+                    self._probes.pop(method, None)
+
+
+class SharedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler (`Retry-After` plus up to 1 s of jitter), with the wait
+    recorded for the method so that the client's other callers honour it too."""
+
+    def __init__(self, limits: RateLimits, max_retry_count: int = RATE_LIMIT_RETRIES) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.limits = limits
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        state.next_attempt_requested = True
+        header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), [])
+        try:
+            seconds = int(header[0]) if header else 1
+        except ValueError:
+            seconds = 1
+        method = request.url.split("?")[0].rsplit("/", 1)[-1]
+        self.limits.hold(method, seconds + random.random())
+        self.limits.wait(method)
+        state.increment_current_attempt()
+
+
+class RateLimitedWebClient(WebClient):
+    """A WebClient that waits, before each call, for its method's shared `Retry-After`."""
+
+    def __init__(self, *args: Any, limits: RateLimits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        with self.limits.turn(api_method):
+            return super().api_call(api_method, **kwargs)
+
+
 def make_client(settings: Settings, *, timeout: int = 30) -> WebClient:
     """A client for `SLACK_API_URL` that waits out 429s instead of failing."""
-    return WebClient(
+    limits = RateLimits()
+    return RateLimitedWebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         timeout=timeout,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
+        retry_handlers=[SharedRateLimitRetryHandler(limits)],
+        limits=limits,
     )
 
 
