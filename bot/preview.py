@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from bot import crud
@@ -96,7 +97,18 @@ def render(name: str, deal: Deal, settings: Settings) -> Message:
         "reason": "channel: the bot was removed",
         "error": "not_paid",
         "advice": "Slack Connect needs a paid plan.",
-        "rows": [(deal, None)],
+        "rows": [  # a status-list row: the deal's columns, not introduced
+            SimpleNamespace(
+                crm_id=deal.crm_id,
+                company=deal.company,
+                stage=deal.stage,
+                stage_label=deal.stage_label,
+                intro_id=None,
+                status=None,
+                channel_id=None,
+                engineer_user_id=None,
+            )
+        ],
         "members": [],
         "load": {},
         "intro": None,

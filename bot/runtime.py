@@ -75,9 +75,16 @@ class HttpServer:
         self.server = create_server(web, host=host, port=port, threads=threads, ident="careintro")
         self.port: int = self.server.effective_port  # type: ignore[union-attr]
         self._thread: threading.Thread | None = None
+        self._stopping = False
 
     def serve_forever(self) -> None:
-        self.server.run()
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            # `stop()` closes the sockets under the poll loop of another thread; the
+            # loop may then trip over a closed descriptor on its way out.
+            if not self._stopping:
+                raise
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -86,4 +93,5 @@ class HttpServer:
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping = True
         self.server.close()

@@ -18,14 +18,6 @@ from urllib.parse import quote
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    DividerBlock,
-    ImageElement,
-    MarkdownTextObject,
-    SectionBlock,
-)
 
 from bot.text import Mrkdwn, escape_mrkdwn
 
@@ -162,20 +154,27 @@ def _message(name: str, context: dict[str, Any], image: PublicProfile | None) ->
     template = environment().get_template(name)
     text = _render_block(template, "text", context)
     sections = [s.strip() for s in _SECTION_BREAK.split(_render_block(template, "body", context))]
-    blocks: list[Block] = []
+    # Block Kit as plain dicts: slack_sdk's models validated every field on every
+    # message, over half of a digest's render time; tests/test_templating.py checks each
+    # template's blocks round-trip through those models unchanged.
+    blocks: list[dict[str, Any]] = []
     for index, section in enumerate(s for s in sections if s):
-        accessory = None
+        block: dict[str, Any] = {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": section[:SECTION_LIMIT]},
+        }
         if index == 0 and image and image.image_url:
             # alt_text is plain text: no escaping, but no control characters either
             alt = re.sub(r"[<>]", "", image.name)[:100] or "photo"
-            accessory = ImageElement(image_url=image.image_url, alt_text=alt)
-        blocks.append(
-            SectionBlock(text=MarkdownTextObject(text=section[:SECTION_LIMIT]), accessory=accessory)
-        )
+            block["accessory"] = {"type": "image", "image_url": image.image_url, "alt_text": alt}
+        blocks.append(block)
     small_print = _render_block(template, "context", context)
     if small_print:
-        blocks += [DividerBlock(), ContextBlock(elements=[MarkdownTextObject(text=small_print)])]
-    return Message(text=text or sections[0][:300], blocks=[b.to_dict() for b in blocks])
+        blocks += [
+            {"type": "divider"},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": small_print[:3000]}]},
+        ]
+    return Message(text=text or sections[0][:300], blocks=blocks)
 
 
 def render_external(name: str, context: ExternalContext) -> Message:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
@@ -54,6 +54,7 @@ SCAN_EVERY = timedelta(minutes=1)  # slots have minute resolution
 TZ_MAX_AGE = timedelta(days=1)
 CLOSING_SOON_DAYS = 14
 HISTORY_SCAN = 50
+T = TypeVar("T")
 MAX_PROSPECTS = 20
 MAX_ATTENTION = 8
 MAX_DEALS = 40
@@ -228,12 +229,6 @@ def _ae_column() -> Any:
     return func.coalesce(Introduction.ae_user_id, Deal.registered_by, Introduction.requested_by)
 
 
-def _ae_of(deal: Deal, intro: Introduction | None) -> str | None:
-    if intro is None:
-        return deal.registered_by
-    return intro.ae_user_id or deal.registered_by or intro.requested_by
-
-
 def refresh_timezones(
     engine: Engine, client: WebClient, scan: Scan, users: list[str], *, now: datetime
 ) -> None:
@@ -284,10 +279,40 @@ class Question:
     waited_minutes: int
 
 
+class DealRow(NamedTuple):
+    """What a digest shows of a deal: selected columns, not an ORM entity (a tenth of
+    the memory and none of the hydration, at 100k deals)."""
+
+    id: int
+    crm_id: str
+    company: str | None
+    stage: str | None
+    stage_label: str | None
+    close_date: date | None
+
+
+class IntroRow(NamedTuple):
+    id: int
+    status: str
+    channel_id: str | None
+    engineer_user_id: str | None
+    last_prospect_text: str | None
+
+
+DEAL_COLUMNS = (Deal.id, Deal.crm_id, Deal.company, Deal.stage, Deal.stage_label, Deal.close_date)
+INTRO_COLUMNS = (
+    Introduction.id,
+    Introduction.status,
+    Introduction.channel_id,
+    Introduction.engineer_user_id,
+    Introduction.last_prospect_text,
+)
+
+
 @dataclass(frozen=True)
 class Prospect:
-    deal: Deal
-    intro: Introduction
+    deal: DealRow
+    intro: IntroRow
     invites: list[Invite]
     questions: list[Question]
     last_message_minutes: int | None
@@ -295,15 +320,55 @@ class Prospect:
 
 @dataclass(frozen=True)
 class AeDeal:
-    deal: Deal
-    intro: Introduction | None
+    deal: DealRow
+    intro: IntroRow | None
     closing_soon: bool  # within 14 days of closing (or pre-close) and not introduced
+
+
+class Top(Generic[T]):
+    """The `n` items with the smallest keys, and how many were offered: a digest keeps
+    what its message can show, so memory grows with people, not with deals."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.count = 0
+        self._items: list[tuple[Any, int, T]] = []
+
+    def add(self, key: Any, item: T) -> None:
+        self._items.append((key, self.count, item))
+        self.count += 1
+        if len(self._items) >= 2 * self.n + 16:
+            self._trim()
+
+    def _trim(self) -> None:
+        self._items.sort(key=lambda entry: entry[:2])  # the count breaks ties: items never compared
+        del self._items[self.n :]
+
+    def items(self) -> list[T]:
+        self._trim()
+        return [item for _, _, item in self._items]
 
 
 @dataclass
 class Digest:
-    prospects: list[Prospect] = field(default_factory=list)
-    deals: list[AeDeal] = field(default_factory=list)
+    prospects: Top[Prospect] = field(default_factory=lambda: Top(MAX_PROSPECTS))
+    waiting: int = 0  # questions waiting in all their prospects, shown or not
+    soon: Top[AeDeal] = field(default_factory=lambda: Top(MAX_ATTENTION + MAX_DEALS))
+    later: Top[AeDeal] = field(default_factory=lambda: Top(MAX_DEALS))
+
+    def add_prospect(self, prospect: Prospect) -> None:
+        deal = prospect.deal
+        key = (-len(prospect.questions), deal.close_date or date.max, deal.crm_id)
+        self.prospects.add(key, prospect)
+        self.waiting += len(prospect.questions)
+
+    def add_deal(self, item: AeDeal) -> None:
+        key = (item.deal.close_date or date.max, item.deal.crm_id)
+        (self.soon if item.closing_soon else self.later).add(key, item)
+
+    @property
+    def has_deals(self) -> bool:
+        return bool(self.soon.count or self.later.count)
 
 
 def _minutes(since: datetime | None, now: datetime) -> int | None:
@@ -337,35 +402,40 @@ def build_digests(
     ):
         waited = _minutes(clock.started_at, now) or 0
         questions[clock.introduction_id].append(Question(clock.text_preview, waited))
-    for intro, deal in _stream(
+    deal_width = len(DEAL_COLUMNS)
+    for row in _stream(
         session,
-        select(Introduction, Deal)
-        .join(Deal, col(Deal.id) == Introduction.deal_id)
+        select(*DEAL_COLUMNS, *INTRO_COLUMNS, Introduction.last_prospect_message_at)
+        .join(Introduction, col(Introduction.deal_id) == Deal.id)
         .where(Introduction.status == IntroStatus.DONE)
         .where(col(Deal.stage).not_in(sorted(settings.lost_stages))),
     ):
+        intro = IntroRow(*row[deal_width:-1])
         if intro.engineer_user_id in today:
-            digests[intro.engineer_user_id].prospects.append(
+            deal = DealRow(*row[:deal_width])
+            digests[intro.engineer_user_id].add_prospect(
                 Prospect(
                     deal=deal,
                     intro=intro,
-                    invites=invites.get(deal.id or 0, []),
-                    questions=questions.get(intro.id or 0, []),
-                    last_message_minutes=_minutes(intro.last_prospect_message_at, now),
+                    invites=invites.get(deal.id, []),
+                    questions=questions.get(intro.id, []),
+                    last_message_minutes=_minutes(row[-1], now),
                 )
             )
     closed = sorted(settings.won_stages | settings.lost_stages)
-    for deal, intro in _stream(
+    for row in _stream(
         session,
-        select(Deal, Introduction)
+        select(*DEAL_COLUMNS, *INTRO_COLUMNS, _ae_column().label("ae"))
         .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
         .where(col(Deal.stage).not_in(closed))
         .where(or_(col(Deal.watched), col(Introduction.id).is_not(None))),
     ):
-        ae = _ae_of(deal, intro)
+        ae = row[-1]
         if ae in today:
+            deal = DealRow(*row[:deal_width])
+            intro = IntroRow(*row[deal_width:-1]) if row[deal_width] is not None else None
             soon = _closing_soon(deal, intro, today=today[ae], settings=settings)
-            digests[ae].deals.append(AeDeal(deal, intro, soon))
+            digests[ae].add_deal(AeDeal(deal, intro, soon))
     return dict(digests)
 
 
@@ -375,7 +445,7 @@ def _stream(session: Session, query: Any) -> Any:
 
 
 def _closing_soon(
-    deal: Deal, intro: Introduction | None, *, today: date, settings: Settings
+    deal: DealRow, intro: IntroRow | None, *, today: date, settings: Settings
 ) -> bool:
     if intro is not None and intro.status not in UNINTRODUCED:
         return False
@@ -388,31 +458,27 @@ def _closing_soon(
 def render_digest(digest: Digest, *, today: date) -> Message | None:
     """One message for one person, whatever their roles; None when there is nothing to say."""
     parts: list[Message] = []
-    if digest.prospects:
-        prospects = sorted(
-            digest.prospects,
-            key=lambda p: (-len(p.questions), p.deal.close_date or date.max, p.deal.crm_id),
-        )
+    if digest.prospects.count:
         parts.append(
             render_internal(
                 ENGINEER_TEMPLATE,
-                prospects=prospects[:MAX_PROSPECTS],
-                more=max(0, len(prospects) - MAX_PROSPECTS),
-                waiting=sum(len(p.questions) for p in prospects),
+                prospects=digest.prospects.items(),
+                more=max(0, digest.prospects.count - MAX_PROSPECTS),
+                waiting=digest.waiting,
                 today=today,
-                footer=not digest.deals,
+                footer=not digest.has_deals,
             )
         )
-    if digest.deals:
-        order = sorted(digest.deals, key=lambda d: (d.deal.close_date or date.max, d.deal.crm_id))
-        soon = [d for d in order if d.closing_soon]
-        rest = soon[MAX_ATTENTION:] + [d for d in order if not d.closing_soon]
+    if digest.has_deals:
+        soon = digest.soon.items()
         attention = soon[:MAX_ATTENTION]
+        rest = soon[MAX_ATTENTION:] + digest.later.items()
+        hidden = digest.soon.count - len(attention) + digest.later.count
         message = render_internal(
             AE_TEMPLATE,
             attention=attention,
             deals=rest[:MAX_DEALS],
-            more=max(0, len(rest) - MAX_DEALS),
+            more=max(0, hidden - MAX_DEALS),
             today=today,
             also=bool(parts),
         )
@@ -423,7 +489,7 @@ def render_digest(digest: Digest, *, today: date) -> Message | None:
     return Message(text=" · ".join(p.text for p in parts), blocks=blocks[:MAX_BLOCKS])
 
 
-def _with_buttons(message: Message, deals: list[Deal]) -> Message:
+def _with_buttons(message: Message, deals: list[DealRow]) -> Message:
     """The template gives each deal that needs an introduction its own first section;
     each gets an actions block right after it, with the button that starts it."""
     template = environment().get_template(AE_TEMPLATE)
