@@ -11,11 +11,14 @@ than the lease, after looking in the IM for the message's metadata.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -377,43 +380,75 @@ def _minutes(since: datetime | None, now: datetime) -> int | None:
 
 def build_digests(
     session: Session, *, today: Mapping[str, date], now: datetime, settings: Settings
-) -> dict[str, Digest]:
-    """Every digest for the people in `today` (their local dates): four statements, streamed."""
-    digests: dict[str, Digest] = defaultdict(Digest)
-    invites: dict[int, list[Invite]] = defaultdict(list)
-    for contact in _stream(
-        session,
-        select(Contact)
-        .join(Introduction, col(Introduction.deal_id) == Contact.deal_id)
-        .where(Introduction.status == IntroStatus.DONE)
-        .where(col(Contact.invite_state).in_(PENDING_INVITES))
-        .order_by(Contact.id),
-    ):
-        sent = (
-            _minutes(contact.invited_at, now) if contact.invite_state == InviteState.SENT else None
-        )
-        invites[contact.deal_id].append(Invite(contact.email, sent))
-    questions: dict[int, list[Question]] = defaultdict(list)
-    for clock in _stream(
-        session,
-        select(ResponseClock)
-        .where(col(ResponseClock.answered_at).is_(None))
-        .order_by(ResponseClock.started_at),
-    ):
-        waited = _minutes(clock.started_at, now) or 0
-        questions[clock.introduction_id].append(Question(clock.text_preview, waited))
+) -> Iterator[tuple[str, Digest]]:
+    """Each digest of the people in `today` (their local dates), one person at a time.
+
+    Four statements, streamed and each ordered by person, are merged as they arrive:
+    a person's digest is complete, yielded and dropped before the next one is read, so
+    memory stays the same whatever the number of deals.
+    """
+    engineer = col(Introduction.engineer_user_id)
+    ae = _ae_column()
     deal_width = len(DEAL_COLUMNS)
-    for row in _stream(
-        session,
-        select(*DEAL_COLUMNS, *INTRO_COLUMNS, Introduction.last_prospect_message_at)
-        .join(Introduction, col(Introduction.deal_id) == Deal.id)
-        .where(Introduction.status == IntroStatus.DONE)
-        .where(col(Deal.stage).not_in(sorted(settings.lost_stages))),
-    ):
-        intro = IntroRow(*row[deal_width:-1])
-        if intro.engineer_user_id in today:
-            deal = DealRow(*row[:deal_width])
-            digests[intro.engineer_user_id].add_prospect(
+    done = (Introduction.status == IntroStatus.DONE, engineer.is_not(None))
+    streams = [
+        _stream(  # 0: pending invitations of their prospects
+            session,
+            select(
+                engineer, Contact.deal_id, Contact.email, Contact.invite_state, Contact.invited_at
+            )
+            .join(Introduction, col(Introduction.deal_id) == Contact.deal_id)
+            .where(*done, col(Contact.invite_state).in_(PENDING_INVITES))
+            .order_by(_by_person(session, engineer), Contact.id),
+        ),
+        _stream(  # 1: questions waiting in their channels
+            session,
+            select(
+                engineer,
+                ResponseClock.introduction_id,
+                ResponseClock.text_preview,
+                ResponseClock.started_at,
+            )
+            .join(Introduction, col(Introduction.id) == ResponseClock.introduction_id)
+            .where(*done, col(ResponseClock.answered_at).is_(None))
+            .order_by(_by_person(session, engineer), ResponseClock.started_at),
+        ),
+        _stream(  # 2: their prospects
+            session,
+            select(engineer, *DEAL_COLUMNS, *INTRO_COLUMNS, Introduction.last_prospect_message_at)
+            .join(Introduction, col(Introduction.deal_id) == Deal.id)
+            .where(*done, col(Deal.stage).not_in(sorted(settings.lost_stages)))
+            .order_by(_by_person(session, engineer)),
+        ),
+        _stream(  # 3: the open deals they sell
+            session,
+            select(ae.label("ae"), *DEAL_COLUMNS, *INTRO_COLUMNS)
+            .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
+            .where(col(Deal.stage).not_in(sorted(settings.won_stages | settings.lost_stages)))
+            .where(or_(col(Deal.watched), col(Introduction.id).is_not(None)))
+            .where(ae.is_not(None))
+            .order_by(_by_person(session, ae)),
+        ),
+    ]
+    groups = [_grouped(kind, stream) for kind, stream in enumerate(streams)]
+    for user, parts in groupby(heapq.merge(*groups, key=itemgetter(0, 1)), key=itemgetter(0)):
+        if user not in today:
+            continue
+        rows: list[list[Any]] = [[], [], [], []]
+        for _, kind, found in parts:
+            rows[kind] = found
+        invites: dict[int, list[Invite]] = defaultdict(list)
+        for _, deal_id, email, state, invited_at in rows[0]:
+            sent = _minutes(invited_at, now) if state == InviteState.SENT else None
+            invites[deal_id].append(Invite(email, sent))
+        questions: dict[int, list[Question]] = defaultdict(list)
+        for _, intro_id, text, started_at in rows[1]:
+            questions[intro_id].append(Question(text, _minutes(started_at, now) or 0))
+        digest = Digest()
+        for row in rows[2]:
+            deal = DealRow(*row[1 : deal_width + 1])
+            intro = IntroRow(*row[deal_width + 1 : -1])
+            digest.add_prospect(
                 Prospect(
                     deal=deal,
                     intro=intro,
@@ -422,21 +457,27 @@ def build_digests(
                     last_message_minutes=_minutes(row[-1], now),
                 )
             )
-    closed = sorted(settings.won_stages | settings.lost_stages)
-    for row in _stream(
-        session,
-        select(*DEAL_COLUMNS, *INTRO_COLUMNS, _ae_column().label("ae"))
-        .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
-        .where(col(Deal.stage).not_in(closed))
-        .where(or_(col(Deal.watched), col(Introduction.id).is_not(None))),
-    ):
-        ae = row[-1]
-        if ae in today:
-            deal = DealRow(*row[:deal_width])
-            intro = IntroRow(*row[deal_width:-1]) if row[deal_width] is not None else None
-            soon = _closing_soon(deal, intro, today=today[ae], settings=settings)
-            digests[ae].add_deal(AeDeal(deal, intro, soon))
-    return dict(digests)
+        for row in rows[3]:
+            deal = DealRow(*row[1 : deal_width + 1])
+            has_intro = row[deal_width + 1] is not None
+            intro = IntroRow(*row[deal_width + 1 :]) if has_intro else None
+            soon = _closing_soon(deal, intro, today=today[user], settings=settings)
+            digest.add_deal(AeDeal(deal, intro, soon))
+        yield user, digest
+
+
+def _grouped(kind: int, rows: Iterable[Any]) -> Iterator[tuple[str, int, list[Any]]]:
+    """(user, which stream, that user's rows), from rows ordered by user."""
+    for user, found in groupby(rows, key=itemgetter(0)):
+        yield user, kind, list(found)
+
+
+def _by_person(session: Session, column: Any) -> Any:
+    """Order by a user id in code-point order, as Python compares the merged streams
+    (PostgreSQL's default collation would sort `U_X` and `UA` the other way)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.collate("C")
+    return column
 
 
 def _stream(session: Session, query: Any) -> Any:
@@ -542,12 +583,13 @@ def plan_reminders(
     due, already, busy = scan.due(now=now, settings=settings, force=force)
     if not due:
         return Plan([], already, busy)
-    digests = build_digests(
-        session, today={d.user_id: d.today for d in due}, now=now, settings=settings
-    )
+    people = {d.user_id: d for d in due}
     reminders = []
-    for person in due:
-        message = render_digest(digests.get(person.user_id, Digest()), today=person.today)
+    for user_id, digest in build_digests(
+        session, today={d.user_id: d.today for d in due}, now=now, settings=settings
+    ):
+        person = people[user_id]
+        message = render_digest(digest, today=person.today)
         if message is not None:
             reminders.append(
                 Reminder(person.user_id, person.week, person.tz, message, person.claim_id)
