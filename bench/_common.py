@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import http.client
@@ -31,7 +32,7 @@ from sqlalchemy import create_engine, insert, text
 
 from bench.bare_bolt_app import SIGNING_SECRET, THREADS, TOKEN
 from bot.config import database_url
-from bot.db import migrate
+from bot.db import migrate as _migrate
 from bot.emulator import FakeSlack
 from bot.models import CareMember, Deal, Introduction, IntroStatus
 from bot.slack.requests import signed_headers, slash_command_body
@@ -49,8 +50,12 @@ Request = tuple[str, bytes, dict[str, str]]  # path, body, headers
 
 
 @contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A migrated database of the benchmark's own (file SQLite or PostgreSQL), then gone."""
+def database(kind: str, *, tree: Path | None = None) -> Iterator[str]:
+    """A migrated database of the benchmark's own (file SQLite or PostgreSQL), then gone.
+
+    `tree`: migrated by the CareIntro checkout there (a baseline, see `--baseline`).
+    """
+    migrate = _migrate if tree is None else functools.partial(migrate_in, tree)
     if kind == "sqlite":
         folder = tempfile.mkdtemp(prefix="careintro-bench-")
         url = f"sqlite:///{folder}/careintro.db"
@@ -234,11 +239,25 @@ class Server:
             self.log_path.unlink(missing_ok=True)
 
 
-def careintro_server(url: str, api_url: str, *, worker: bool = False, **env: str) -> Server:
-    """`careintro serve` exactly, bound to 127.0.0.1 (see careintro_server.py)."""
-    argv = [str(BENCH / "careintro_server.py")] + ([] if worker else ["--no-worker"])
+def migrate_in(tree: Path, url: str) -> None:
+    """`careintro migrate` as the checkout in `tree` does it."""
+    env = os.environ | {"PYTHONPATH": str(tree), "DATABASE_URL": url,
+                        "CAREINTRO_ENV_FILE": "/nonexistent.env"}  # fmt: skip
+    subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tree, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def careintro_server(
+    url: str, api_url: str, *, worker: bool = False, tree: Path | None = None, **env: str
+) -> Server:
+    """`careintro serve` exactly, bound to 127.0.0.1 (see careintro_server.py); with
+    `tree`, the one of the CareIntro checkout there (a git worktree of an older commit)."""
+    bench = BENCH if tree is None else tree / "bench"
+    argv = [str(bench / "careintro_server.py")] + ([] if worker else ["--no-worker"])
+    if tree is not None:
+        env = {"PYTHONPATH": str(tree), **env}
     return Server(
-        "careintro",
+        "careintro" if tree is None else f"careintro@{baseline_name(tree)}",
         argv,
         env={
             "SLACK_BOT_TOKEN": TOKEN,
@@ -250,6 +269,13 @@ def careintro_server(url: str, api_url: str, *, worker: bool = False, **env: str
             **env,
         },
     )
+
+
+def baseline_name(tree: Path) -> str:
+    """The short commit of a checkout: how a baseline is named in the tables."""
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    return out.stdout.strip() or tree.name
 
 
 def bare_bolt_server(api_url: str) -> Server:

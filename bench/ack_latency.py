@@ -6,11 +6,14 @@ then measured; the servers are measured in turn, A-B-A-B, and the runs merged, s
 on the machine hits both alike.
 
     python bench/ack_latency.py [--requests 3000] [--levels 1,10,50] [--db sqlite,postgresql]
+                                [--baseline ../before]  (a worktree: git worktree add ../before REV)
 """
 
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
+from pathlib import Path
 
 from bench._common import (
     LoadResult,
@@ -75,16 +78,19 @@ def row(name: str, concurrency: int, result: LoadResult, server_cpu: float) -> l
 
 
 def bench_db(
-    kind: str, levels: list[int], requests: int, what_if: str
+    kind: str, levels: list[int], requests: int, baseline: Path | None
 ) -> tuple[list[list[object]], list[str]]:
     rows: list[list[object]] = []
     verdicts: list[str] = []
-    with database(kind) as url, fake_slack() as fake:
+    with ExitStack() as stack:
+        url = stack.enter_context(database(kind))
+        fake = stack.enter_context(fake_slack())
         seed_status_data(url)
         servers = [bare_bolt_server(fake.url), careintro_server(url, fake.url)]
-        if what_if:
-            servers.append(careintro_server(url, fake.url, BENCH_WHAT_IF=what_if))
-            servers[-1].name = f"careintro+{what_if}"
+        if baseline is not None:  # the same data, in a database of the baseline's schema
+            old_url = stack.enter_context(database(kind, tree=baseline))
+            seed_status_data(old_url)
+            servers.append(careintro_server(old_url, fake.url, tree=baseline))
         with running(*servers):
             for concurrency in levels:
                 results = {}
@@ -120,7 +126,10 @@ def main() -> None:
     parser.add_argument("--levels", default="1,10,50")
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument(
-        "--what-if", default="", help="also measure careintro_server.py with BENCH_WHAT_IF=…"
+        "--baseline",
+        type=Path,
+        help="also measure the CareIntro of this checkout (e.g. a git worktree of an older "
+        "commit), interleaved with the others: before/after in one run",
     )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -129,7 +138,7 @@ def main() -> None:
         if kind == "postgresql" and not postgres_available():
             print("PostgreSQL not reachable: skipped")
             continue
-        more_rows, more_verdicts = bench_db(kind, levels, args.requests, args.what_if)
+        more_rows, more_verdicts = bench_db(kind, levels, args.requests, args.baseline)
         rows += more_rows
         verdicts += more_verdicts
     print(f"# ack latency of `/introduce-care status` ({machine()})")

@@ -14,11 +14,14 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
+from pathlib import Path
 
 from bench._common import (
     ROOT,
     Server,
     bare_bolt_server,
+    baseline_name,
     careintro_server,
     database,
     fake_slack,
@@ -91,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument(
-        "--what-if", default="", help="also measure careintro_server.py with BENCH_WHAT_IF=…"
+        "--baseline", type=Path, help="also measure the CareIntro of this checkout (a worktree)"
     )
     args = parser.parse_args()
     rows, verdicts = [], []
@@ -99,17 +102,20 @@ def main() -> None:
         if kind == "postgresql" and not postgres_available():
             print("PostgreSQL not reachable: skipped")
             continue
-        with database(kind) as url, fake_slack() as fake:
+        with ExitStack() as stack:
+            url = stack.enter_context(database(kind))
+            fake = stack.enter_context(fake_slack())
             seed_status_data(url)
             servers = {
                 "bare Bolt": bare_bolt_server(fake.url),
                 "serve --no-worker": careintro_server(url, fake.url),
                 "serve (with worker)": careintro_server(url, fake.url, worker=True),
             }
-            if args.what_if:
-                servers[f"serve --no-worker +{args.what_if}"] = careintro_server(
-                    url, fake.url, BENCH_WHAT_IF=args.what_if
-                )
+            if args.baseline is not None:
+                old_url = stack.enter_context(database(kind, tree=args.baseline))
+                seed_status_data(old_url)
+                old = careintro_server(old_url, fake.url, tree=args.baseline)
+                servers[f"serve --no-worker @{baseline_name(args.baseline)}"] = old
             measured = {}
             for name, server in servers.items():  # one at a time: they never share a core
                 with running(server):

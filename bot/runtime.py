@@ -12,7 +12,7 @@ from waitress.server import create_server
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.db import make_engine, migrate
+from bot.db import make_engine, migrate_if_needed
 from bot.services import Services
 from bot.slack.client import make_client
 from bot.web import create_web_app
@@ -33,7 +33,9 @@ class Runtime:
 def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = False) -> Runtime:
     engine = make_engine(settings.database_url)
     if settings.database_url.startswith("sqlite"):
-        migrate(settings.database_url)  # embedded default: zero set-up; PostgreSQL uses `release`
+        migrate_if_needed(
+            settings.database_url
+        )  # embedded default: zero set-up; PostgreSQL uses `release`
     client = make_client(settings)
     worker = (
         Worker(

@@ -51,3 +51,21 @@ def test_migrations_match_the_models(engine):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_start_up_migrates_only_when_behind(tmp_path):
+    """An up-to-date database is recognised without alembic; a new one is migrated."""
+    from alembic.script import ScriptDirectory
+
+    from bot.db import alembic_config, head_revision, migrate_if_needed
+
+    url = f"sqlite:///{tmp_path}/new.db"
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert migrate_if_needed(url) is True
+    assert migrate_if_needed(url) is False
+    code = (
+        "import sys; from bot.db import migrate_if_needed; "
+        f"migrate_if_needed({url!r}); print('alembic' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

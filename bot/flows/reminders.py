@@ -783,12 +783,12 @@ def remind_now(settings: Settings, *, dry_run: bool) -> list[str]:
     The dry run reads cached timezones only (UTC when unknown), calls no Slack method
     and writes nothing, so it needs no token and uses up nobody's week.
     """
-    from bot.db import make_engine, migrate
+    from bot.db import make_engine, migrate_if_needed
     from bot.slack.client import make_client
     from bot.textview import blocks_to_text
 
     if settings.database_url.startswith("sqlite"):
-        migrate(settings.database_url)
+        migrate_if_needed(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         if dry_run:
