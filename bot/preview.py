@@ -10,7 +10,7 @@ from typing import Any
 from bot import crud
 from bot.config import Settings
 from bot.db import make_engine, session_scope
-from bot.models import Deal
+from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock
 from bot.templating import (
     ExternalContext,
     Message,
@@ -85,15 +85,40 @@ def render(name: str, deal: Deal, settings: Settings) -> Message:
                 text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             )
         return render_external(name, context)
-    samples: dict[str, Any] = {
+    samples = {**_samples(deal, settings), **_samples_for(name, deal)}
+    return render_internal(name, **samples)
+
+
+def preview(settings: Settings, template: str, *, deal_id: str | None) -> int:
+    name = template_name(template)
+    deal = sample_deal()
+    if deal_id:
+        with session_scope(make_engine(settings.database_url)) as session:
+            stored = crud.get_deal(session, crm_id=deal_id)
+            if stored is None:
+                raise SystemExit(f"careintro: no stored deal {deal_id!r}")
+            deal = stored
+    message = render(name, deal, settings)
+    names = {uid: p.name for uid, p in SAMPLE_PEOPLE.items()} | {"C_CARE": "care-acme-corp"}
+    print(f"── {name} ({'prospect-facing' if name.startswith('external/') else 'internal'}) ──")
+    print(blocks_to_text(message.blocks, names))
+    print(f"\nNotification text: {message.text}")
+    print(f"Block Kit Builder: {block_kit_builder_url(message)}")
+    return 0
+
+
+def _samples(deal: Deal, settings: Settings) -> dict[str, Any]:
+    """Values the internal templates share."""
+    return {
         "deal": deal,
         "channel_id": "C_CARE",
-        "contacts": ["cto@acme.example"],
+        "contacts": [Contact(deal_id=0, email="cto@acme.example")],
         "ae_user_id": "U_AE",
         "backup_user_id": "U_BACKUP",
         "engineer_user_id": "U_ENG",
         "late": False,
         "response_minutes": settings.response_minutes,
+        "promise": settings.response_minutes,
         "reason": "channel: the bot was removed",
         "error": "not_paid",
         "advice": "Slack Connect needs a paid plan.",
@@ -114,23 +139,54 @@ def render(name: str, deal: Deal, settings: Settings) -> Message:
         "intro": None,
         "steps": {},
         "history": [],
+        "questions": None,
+        "today": date.today(),
     }
-    return render_internal(name, **samples)
 
 
-def preview(settings: Settings, template: str, *, deal_id: str | None) -> int:
-    name = template_name(template)
-    deal = sample_deal()
-    if deal_id:
-        with session_scope(make_engine(settings.database_url)) as session:
-            stored = crud.get_deal(session, crm_id=deal_id)
-            if stored is None:
-                raise SystemExit(f"careintro: no stored deal {deal_id!r}")
-            deal = stored
-    message = render(name, deal, settings)
-    names = {uid: p.name for uid, p in SAMPLE_PEOPLE.items()} | {"C_CARE": "care-acme-corp"}
-    print(f"── {name} ({'prospect-facing' if name.startswith('external/') else 'internal'}) ──")
-    print(blocks_to_text(message.blocks, names))
-    print(f"\nNotification text: {message.text}")
-    print(f"Block Kit Builder: {block_kit_builder_url(message)}")
-    return 0
+def _samples_for(name: str, deal: Deal) -> dict[str, Any]:
+    """What one template needs beyond the shared values: a plausible sample of it."""
+    from bot.flows import home, reminders
+    from bot.flows.response_watch import Questions
+
+    intro = Introduction(
+        deal_id=0, status=IntroStatus.DONE, channel_id="C_CARE", engineer_user_id="U_ENG",
+        backup_user_id="U_BACKUP", ae_user_id="U_AE",
+        last_prospect_text="Could we get SSO set up before go-live?",
+    )  # fmt: skip
+    row = reminders.DealRow(0, deal.crm_id, deal.company, deal.stage, deal.stage_label,
+                            deal.close_date)  # fmt: skip
+    intro_row = reminders.IntroRow(0, "done", "C_CARE", "U_ENG", intro.last_prospect_text)
+    clock = ResponseClock(
+        introduction_id=0, channel_id="C_CARE", message_ts="1.0", asker_user_id="U_PROSPECT",
+        text_preview="Is the SSO set up yet?",
+    )  # fmt: skip
+    match name:
+        case "internal/home.j2":
+            return {
+                "prospects": [home.Prospect(deal, intro, {"sent": 1}, 1, 12)],
+                "deals": [(deal, intro)],
+                "team": home.TeamFigures(12, 1, 9.0, 31.0, 4, 3, 12.0),
+            }
+        case "internal/invite_accepted.j2":
+            return {"email": "cto@acme.example", "next_emails": ["cfo@acme.example"]}
+        case "internal/reminder_engineer.j2":
+            prospect = reminders.Prospect(
+                row, intro_row, [reminders.Invite("cfo@acme.example", 90)],
+                [reminders.Question("Is the SSO set up yet?", 45)], 45,
+            )  # fmt: skip
+            return {"prospects": [prospect], "more": 0, "waiting": 1, "footer": True}
+        case "internal/reminder_ae.j2":
+            item = reminders.AeDeal(row, None, True)
+            return {"attention": [item], "deals": [], "more": 0, "also": False}
+        case "internal/response_alert.j2":
+            return {"clock": clock, "intro": intro, "level": "engineer", "minutes": 30,
+                    "link": "https://example.slack.com/archives/C_CARE/p1"}  # fmt: skip
+        case "internal/status.j2":
+            return {
+                "intro": intro,
+                "questions": Questions(
+                    waiting=1, oldest_minutes=12, answered=4, median_minutes=9, last_minutes=7
+                ),
+            }
+    return {}
