@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.text import Mrkdwn, escape_mrkdwn
@@ -141,19 +142,23 @@ def environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
-def _render_block(template: Template, block: str, context: dict[str, Any]) -> str:
+def _render_block(template: Template, block: str, context: dict[str, Any] | Context) -> str:
+    """One `{% block %}`; a message's blocks share one Context (as a full render would)."""
     render = template.blocks.get(block)
     if render is None:
         return ""
-    return "".join(render(template.new_context(context))).strip()
+    if not isinstance(context, Context):
+        context = template.new_context(context)
+    return "".join(render(context)).strip()
 
 
 def _message(name: str, context: dict[str, Any], image: PublicProfile | None) -> Message:
     """Layout: `text` is the notification fallback, `body` holds sections split by
     lines of `---`, `context` is the small print under them."""
     template = environment().get_template(name)
-    text = _render_block(template, "text", context)
-    sections = [s.strip() for s in _SECTION_BREAK.split(_render_block(template, "body", context))]
+    shared = template.new_context(context)
+    text = _render_block(template, "text", shared)
+    sections = [s.strip() for s in _SECTION_BREAK.split(_render_block(template, "body", shared))]
     # Block Kit as plain dicts: slack_sdk's models validated every field on every
     # message, over half of a digest's render time; tests/test_templating.py checks each
     # template's blocks round-trip through those models unchanged.
@@ -168,7 +173,7 @@ def _message(name: str, context: dict[str, Any], image: PublicProfile | None) ->
             alt = re.sub(r"[<>]", "", image.name)[:100] or "photo"
             block["accessory"] = {"type": "image", "image_url": image.image_url, "alt_text": alt}
         blocks.append(block)
-    small_print = _render_block(template, "context", context)
+    small_print = _render_block(template, "context", shared)
     if small_print:
         blocks += [
             {"type": "divider"},
