@@ -71,6 +71,8 @@ class Worker:
         self._wakes = [threading.Event() for _ in self.runners]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._running = 0  # introductions being run by this worker's threads
+        self._lock = threading.Lock()
 
     def wake(self) -> None:
         """Listeners call this after recording work, so it starts at once, not at the next poll."""
@@ -125,10 +127,19 @@ class Worker:
         """Claim and run due introductions until none is left; Homes follow, debounced."""
         count = 0
         while not self._stop.is_set() and (intro_id := self.claim(runner.owner)) is not None:
-            runner.run(intro_id)
+            with self._lock:
+                self._running += 1
+            try:
+                runner.run(intro_id)
+            finally:
+                with self._lock:
+                    self._running -= 1
             count += 1
             self.homes.flush()
-        self.homes.flush(force=True)
+        with self._lock:
+            idle = self._running == 0
+        if idle:  # the last thread to run out of work publishes what is pending
+            self.homes.flush(force=True)
         return count
 
     def run_forever(self, index: int = 0) -> None:

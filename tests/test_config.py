@@ -31,6 +31,8 @@ def test_heroku_postgres_url_is_accepted():
         ({"CARE_CHANNEL_NAME": "care-{deal}"}, "CARE_CHANNEL_NAME must contain {company}"),
         ({"CARE_REMINDER_TIME": "9am"}, "CARE_REMINDER_TIME must be HH:MM"),
         ({"CARE_CHANNEL_PRIVATE": "perhaps"}, "CARE_CHANNEL_PRIVATE must be true or false"),
+        ({"CARE_WORKER_THREADS": "0"}, "CARE_WORKER_THREADS must be between 1 and 32"),
+        ({"CARE_LEASE_SECONDS": "forever"}, "CARE_LEASE_SECONDS must be a whole number"),
     ],
 )
 def test_bad_values_are_named(env, message):

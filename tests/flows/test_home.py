@@ -190,3 +190,22 @@ def test_homes_are_refreshed_when_an_introduction_is_done(bot, fake):
         time.sleep(0.02)
     assert "*Acme Corp* · no stage" in home_text(fake, "U_ENG")
     assert "(D-1) · no stage · introduced · engineer <@U_ENG>" in home_text(fake, "U_AE")
+
+
+def test_a_batch_of_introductions_publishes_each_home_a_few_times_not_once_each(bot, fake):
+    """Homes touched by finished introductions are debounced: in a batch, the engineer's
+    Home is published when the first finishes and when the batch is done, not six times."""
+    from tests.factories import make_member
+
+    make_member(bot.engine, "U_ENG", backup="U_BACKUP")
+    for n in range(6):
+        status, _ = bot.command(f"now D-{n} Company {n} <@U_ENG> cto@c{n}.example")
+        assert status == 200
+    intros = bot.wait_idle(timeout=60)
+    assert [i.status for i in intros] == [IntroStatus.DONE] * 6
+    deadline = time.monotonic() + 5
+    while not all(f"Company {n}" in home_text(fake, "U_ENG") for n in range(6)):
+        assert time.monotonic() < deadline, home_text(fake, "U_ENG")
+        time.sleep(0.02)
+    published = [c for c in fake.calls_to("views.publish") if c.args.get("user_id") == "U_ENG"]
+    assert 1 <= len(published) <= 3, len(published)
