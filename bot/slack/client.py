@@ -68,6 +68,10 @@ class RateLimits:
             self._until[method] = max(until, self._until.get(method, 0.0))
             self._probes.setdefault(method, threading.Lock())
 
+    def held(self, method: str) -> float:
+        """Seconds until the method may be called again (0: now)."""
+        return max(0.0, self._until.get(method, 0.0) - time.monotonic())
+
     def wait(self, method: str) -> None:
         while (left := self._until.get(method, 0.0) - time.monotonic()) > 0:
             time.sleep(left)
