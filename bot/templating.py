@@ -142,14 +142,10 @@ def environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
-def _render_block(template: Template, block: str, context: dict[str, Any] | Context) -> str:
+def _render_block(template: Template, block: str, context: Context) -> str:
     """One `{% block %}`; a message's blocks share one Context (as a full render would)."""
     render = template.blocks.get(block)
-    if render is None:
-        return ""
-    if not isinstance(context, Context):
-        context = template.new_context(context)
-    return "".join(render(context)).strip()
+    return "".join(render(context)).strip() if render else ""
 
 
 def _message(name: str, context: dict[str, Any], image: PublicProfile | None) -> Message:
@@ -194,7 +190,8 @@ def render_external_text(name: str, context: ExternalContext, *, limit: int) -> 
     if not name.startswith("external/") or not isinstance(context, ExternalContext):
         raise ValueError("prospect-facing text takes an external template and ExternalContext")
     template = environment().get_template(name)
-    text = " ".join(_render_block(template, "text", _external_dict(context)).split())
+    shared = template.new_context(_external_dict(context))
+    text = " ".join(_render_block(template, "text", shared).split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 

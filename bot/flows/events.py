@@ -28,7 +28,7 @@ from bot.flows.home import HomePublisher
 from bot.flows.introduction import IntroductionRunner
 from bot.flows.response_watch import ResponseWatch
 from bot.models import Contact, Deal, Introduction, InviteState, SlackEvent, utcnow
-from bot.slack.client import call
+from bot.slack.client import send_dm
 from bot.templating import render_internal
 from bot.text import mask_email
 
@@ -192,11 +192,10 @@ class EventProcessor:
             next_emails=sent_next,
         )
         for person in dict.fromkeys(p for p in (intro.ae_user_id, intro.engineer_user_id) if p):
-            im = call("accepted", self.client.conversations_open, users=person)["channel"]["id"]
-            call(
+            send_dm(
                 "accepted",
-                self.client.chat_postMessage,
-                channel=im,
+                self.client,
+                person,
                 text=message.text,
                 blocks=message.blocks,
                 unfurl_links=False,

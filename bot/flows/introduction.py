@@ -36,7 +36,7 @@ from bot.models import (
     Step,
     utcnow,
 )
-from bot.slack.client import call, find_posted, try_call
+from bot.slack.client import call, find_posted, open_dm, send_dm, try_call
 from bot.templating import (
     ExternalContext,
     Message,
@@ -164,16 +164,16 @@ class IntroductionRunner:
         (started steps: done or not) is read once per run; while the lease is ours, no
         one else writes them.
         """
-        for delay in (*QUICK_RETRY_DELAYS, None):
+        for delay in QUICK_RETRY_DELAYS:
             try:
                 return self._run_step_once(intro_id, step, done, steps)
             except SlackStepError as exc:
                 done = None  # the attempt's first transaction recorded it
-                if exc.permanent or delay is None:
+                if exc.permanent:
                     raise
                 log.info("intro_id=%s step=%s retrying after %s", intro_id, step, exc.error)
                 time.sleep(delay)
-        return None  # unreachable: the last attempt returns or raises
+        return self._run_step_once(intro_id, step, done, steps)  # the last try: errors stand
 
     def _run_step_once(
         self, intro_id: int, step: Step, done: Done | None, steps: dict[Step, bool]
@@ -636,7 +636,7 @@ class IntroductionRunner:
     def _dm_once(
         self, user_id: str, kind: str, intro_id: int, message: Message, *, check: bool
     ) -> str:
-        im = call(kind, self.client.conversations_open, users=user_id)["channel"]["id"]
+        im = open_dm(kind, self.client, user_id)
         return self._post_once(im, kind, intro_id, message, check=check)
 
     # --- the end of a run ----------------------------------------------------------------
@@ -705,14 +705,7 @@ class IntroductionRunner:
             )
 
     def _dm(self, user_id: str, message: Message) -> None:
-        im = call("notify", self.client.conversations_open, users=user_id)["channel"]["id"]
-        call(
-            "notify",
-            self.client.chat_postMessage,
-            channel=im,
-            text=message.text,
-            blocks=message.blocks,
-        )
+        send_dm("notify", self.client, user_id, text=message.text, blocks=message.blocks)
 
     def _release(self, session: Session, intro_id: int, **values: Any) -> None:
         session.execute(

@@ -45,7 +45,7 @@ from bot.models import (
     ResponseClock,
     utcnow,
 )
-from bot.slack.client import call, find_posted
+from bot.slack.client import call, find_posted, open_dm
 from bot.templating import Message, environment, render_internal
 
 log = logging.getLogger(__name__)
@@ -651,8 +651,7 @@ def deliver(
     if claim_id is None:
         return "taken"
     try:
-        im = call("reminder_open", client.conversations_open, users=reminder.user_id)
-        channel = im["channel"]["id"]
+        channel = open_dm("reminder_open", client, reminder.user_id)
         ts = (
             find_posted(
                 client,

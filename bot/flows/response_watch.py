@@ -31,7 +31,7 @@ from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.flows.home import HomePublisher, percentile
 from bot.models import Introduction, ResponseClock, utcnow
-from bot.slack.client import call, find_posted, try_call
+from bot.slack.client import call, find_posted, open_dm, try_call
 from bot.templating import render_internal
 from bot.text import Mrkdwn
 
@@ -290,7 +290,7 @@ class ResponseWatch:
     def _send_alert(
         self, person: str, clock: ResponseClock, intro: Introduction, level: str, now: datetime
     ) -> None:
-        im = call("alert", self.client.conversations_open, users=person)["channel"]["id"]
+        im = open_dm("alert", self.client, person)
         marker = {"clock_id": clock.id, "level": level}
         if self._already_sent(im, marker):
             return

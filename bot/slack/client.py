@@ -73,7 +73,7 @@ class RateLimits:
         return max(0.0, self._until.get(method, 0.0) - time.monotonic())
 
     def wait(self, method: str) -> None:
-        while (left := self._until.get(method, 0.0) - time.monotonic()) > 0:
+        while (left := self.held(method)) > 0:
             time.sleep(left)
 
     @contextmanager
@@ -167,6 +167,22 @@ def call(step: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
         raise SlackStepError(step, error, permanent=permanent) from exc
     except (SlackClientError, OSError) as exc:
         raise SlackStepError(step, f"connection: {type(exc).__name__}", permanent=False) from exc
+
+
+def open_dm(step: str, client: WebClient, user_id: str) -> str:
+    """The id of the bot's DM with a person (opened if need be)."""
+    return str(call(step, client.conversations_open, users=user_id)["channel"]["id"])
+
+
+def send_dm(
+    step: str, client: WebClient, user_id: str, *, text: str, blocks: Any, **options: Any
+) -> str:
+    """Open the DM and post to it; returns the message's ts."""
+    channel = open_dm(step, client, user_id)
+    posted = call(
+        step, client.chat_postMessage, channel=channel, text=text, blocks=blocks, **options
+    )
+    return str(posted["ts"])
 
 
 def find_posted(
