@@ -21,6 +21,7 @@ def test_a_retry_after_holds_every_thread_calling_that_method(fake: FakeSlack) -
     while not client.limits.held("users.info"):  # the 429 has been answered and read
         assert time.monotonic() < deadline
         time.sleep(0.005)
+    assert client.limits.held("users.info") <= 1.0  # exactly Retry-After: no added jitter
     client.auth_test()  # other methods are not held
     client.users_info(user="U_ENG")  # another caller, after the 429: waits it out too
     first.join()
