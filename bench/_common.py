@@ -248,16 +248,27 @@ def migrate_in(tree: Path, url: str) -> None:
 
 
 def careintro_server(
-    url: str, api_url: str, *, worker: bool = False, tree: Path | None = None, **env: str
+    url: str,
+    api_url: str,
+    *,
+    worker: bool = False,
+    tree: Path | None = None,
+    threads: int | None = None,
+    **env: str,
 ) -> Server:
     """`careintro serve` exactly, bound to 127.0.0.1 (see careintro_server.py); with
-    `tree`, the one of the CareIntro checkout there (a git worktree of an older commit)."""
+    `tree`, the one of the CareIntro checkout there (a git worktree of an older commit);
+    with `threads`, `serve --threads N` (named so in the tables)."""
     bench = BENCH if tree is None else tree / "bench"
     argv = [str(bench / "careintro_server.py")] + ([] if worker else ["--no-worker"])
+    name = "careintro" if tree is None else f"careintro@{baseline_name(tree)}"
+    if threads is not None:
+        argv += ["--threads", str(threads)]
+        name += f" --threads {threads}"
     if tree is not None:
         env = {"PYTHONPATH": str(tree), **env}
     return Server(
-        "careintro" if tree is None else f"careintro@{baseline_name(tree)}",
+        name,
         argv,
         env={
             "SLACK_BOT_TOKEN": TOKEN,

@@ -7,6 +7,7 @@ on the machine hits both alike.
 
     python bench/ack_latency.py [--requests 3000] [--levels 1,10,50] [--db sqlite,postgresql]
                                 [--baseline ../before]  (a worktree: git worktree add ../before REV)
+                                [--threads 1,2]  (also `careintro serve --threads N`)
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def row(name: str, concurrency: int, result: LoadResult, server_cpu: float) -> l
 
 
 def bench_db(
-    kind: str, levels: list[int], requests: int, baseline: Path | None
+    kind: str, levels: list[int], requests: int, baseline: Path | None, threads: list[int]
 ) -> tuple[list[list[object]], list[str]]:
     rows: list[list[object]] = []
     verdicts: list[str] = []
@@ -87,6 +88,7 @@ def bench_db(
         fake = stack.enter_context(fake_slack())
         seed_status_data(url)
         servers = [bare_bolt_server(fake.url), careintro_server(url, fake.url)]
+        servers += [careintro_server(url, fake.url, threads=n) for n in threads]
         if baseline is not None:  # the same data, in a database of the baseline's schema
             old_url = stack.enter_context(database(kind, tree=baseline))
             seed_status_data(old_url)
@@ -131,6 +133,12 @@ def main() -> None:
         help="also measure the CareIntro of this checkout (e.g. a git worktree of an older "
         "commit), interleaved with the others: before/after in one run",
     )
+    parser.add_argument(
+        "--threads",
+        default="",
+        help="also measure `careintro serve --threads N` for each N (e.g. 1,2,4): the request "
+        "thread count (default 8, as bare Bolt's server)",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     rows, verdicts = [], []
@@ -138,7 +146,8 @@ def main() -> None:
         if kind == "postgresql" and not postgres_available():
             print("PostgreSQL not reachable: skipped")
             continue
-        more_rows, more_verdicts = bench_db(kind, levels, args.requests, args.baseline)
+        threads = [int(x) for x in args.threads.split(",") if x]
+        more_rows, more_verdicts = bench_db(kind, levels, args.requests, args.baseline, threads)
         rows += more_rows
         verdicts += more_verdicts
     print(f"# ack latency of `/introduce-care status` ({machine()})")

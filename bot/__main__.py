@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
     serve.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
     serve.add_argument("--no-worker", action="store_true", help="run the worker as its own process")
+    serve.add_argument(
+        "--threads",
+        type=_positive,
+        default=8,
+        help="request threads (default 8); acks are CPU-bound, see bench/README.md",
+    )
     commands.add_parser("worker", help="the background worker alone")
     commands.add_parser("migrate", help="apply database migrations")
     preview = commands.add_parser(
@@ -54,6 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"careintro: {exc}", file=sys.stderr)
         return 2
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -122,7 +138,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
         SocketModeHandler(runtime.bolt, settings.slack_app_token).start()
         return 0
-    server = HttpServer(runtime, port=args.port or settings.port)
+    server = HttpServer(runtime, port=args.port or settings.port, threads=args.threads)
     logging.getLogger("bot").info("serving on port %s", server.port)
     server.serve_forever()
     return 0

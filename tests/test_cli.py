@@ -69,3 +69,9 @@ def test_start_up_migrates_only_when_behind(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_serve_refuses_a_thread_count_below_one(tmp_path):
+    result = run("serve", "--threads", "0", db_url=f"sqlite:///{tmp_path}/x.db")
+    assert result.returncode == 2
+    assert "--threads: must be a whole number of at least 1, not '0'" in result.stderr
