@@ -6,8 +6,11 @@ minute lasts one real second). The run ends when every introduction is done; the
 emulator's call log gives the floor the tiers allow, the 429s and the duplicates.
 
     python bench/bulk_introductions.py [--deals 200] [--workers 1,4] [--db sqlite,postgresql]
+                                       [--processes 1,2] [--time-scale 60]
 
-`--workers` is the worker's thread count (`CARE_WORKER_THREADS`), one run each.
+`--workers` is the worker's thread count (`CARE_WORKER_THREADS`), one run each;
+`--processes N` runs N - 1 `careintro worker` processes beside the in-process one, on the
+same database (as `heroku ps:scale worker=N` would), one run each.
 """
 
 from __future__ import annotations
@@ -15,17 +18,25 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import event, func, insert
 from sqlmodel import Session, col, select
 
 from bench._common import (
+    ROOT,
     SIGNING_SECRET,
     TOKEN,
     WEBHOOK_SECRET,
@@ -53,6 +64,7 @@ TIMEOUT = 300.0
 @dataclass
 class Outcome:
     workers: int
+    processes: int
     db: str
     seconds: float
     floor_seconds: float
@@ -177,10 +189,41 @@ def duplicates(fake: RemoteFakeSlack, engine_url: str) -> int:
     return extra_channels + sum(n - 1 for n in kinds.values())
 
 
-def run(kind: str, workers: int, deals: int, time_scale: float) -> Outcome:
+@contextmanager
+def worker_processes(count: int, *, url: str, api_url: str, threads: int) -> Iterator[None]:
+    """`careintro worker` processes on the database, started (and ready) before the batch."""
+    env = os.environ | {
+        "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": api_url, "DATABASE_URL": url,
+        "CARE_POLL_MS": "50", "CARE_LEASE_SECONDS": "120", "CARE_WORKER_THREADS": str(threads),
+        "CAREINTRO_ENV_FILE": os.devnull, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO",
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+        logs = [Path(tmp) / f"worker-{n}.log" for n in range(count)]
+        procs = []
+        for log in logs:
+            with log.open("w") as out:
+                command = [sys.executable, "-m", "bot", "worker"]
+                procs.append(subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=out))
+        try:
+            deadline = time.monotonic() + 60
+            for proc, log in zip(procs, logs, strict=True):  # ready: each thread said "started"
+                while log.read_text().count(" started") < threads:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"a worker process did not start: {log.read_text()}")
+                    time.sleep(0.05)
+            yield
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=30)
+
+
+def run(kind: str, workers: int, deals: int, time_scale: float, processes: int = 1) -> Outcome:
     with (
         database(kind) as url,
         remote_fake_slack(rate_limits=True, time_scale=time_scale) as fake,
+        worker_processes(processes - 1, url=url, api_url=fake.url, threads=workers),
     ):
         seed(url, fake, deals)
         settings = Settings(
@@ -220,7 +263,8 @@ def run(kind: str, workers: int, deals: int, time_scale: float) -> Outcome:
         floor, slowest = floor_seconds(fake, time_scale)
         rate_limited = Counter(c.method for c in fake.calls if c.status == 429)
         outcome = Outcome(
-            workers=workers, db=kind, seconds=seconds, floor_seconds=floor, slowest=slowest,
+            workers=workers, processes=processes, db=kind, seconds=seconds,
+            floor_seconds=floor, slowest=slowest,
             done=done, failed=failed, rate_limited=rate_limited,
             duplicates=duplicates(fake, url), calls=len(fake.calls), statements=statements[0],
         )  # fmt: skip
@@ -234,32 +278,36 @@ def main() -> None:
     parser.add_argument("--workers", default="1,4", help="worker threads, one run each")
     parser.add_argument("--db", default="sqlite")
     parser.add_argument("--time-scale", type=float, default=60.0)
+    parser.add_argument("--processes", default="1", help="worker processes, one run each")
     args = parser.parse_args()
     outcomes = []
     for kind in args.db.split(","):
         if kind == "postgresql" and not postgres_available():
             print("PostgreSQL not reachable: skipped")
             continue
-        for workers in (int(w) for w in args.workers.split(",")):
-            outcomes.append(run(kind, workers, args.deals, args.time_scale))
+        for processes in (int(p) for p in args.processes.split(",")):
+            for workers in (int(w) for w in args.workers.split(",")):
+                outcomes.append(run(kind, workers, args.deals, args.time_scale, processes))
     print(f"# bulk introductions: {args.deals} deals, time_scale={args.time_scale} "
           f"({machine()})")  # fmt: skip
     rows = [
         [
-            o.db, o.workers, f"{o.done}/{args.deals}", o.failed, o.seconds, o.floor_seconds,
+            o.db, o.processes, o.workers, f"{o.done}/{args.deals}", o.failed, o.seconds,
+            o.floor_seconds,
             f"{o.seconds / o.floor_seconds:.2f}x", o.slowest, sum(o.rate_limited.values()),
             o.duplicates, o.calls, round(o.statements / max(1, o.done)),
         ]
         for o in outcomes
     ]  # fmt: skip
-    headers = ["db", "workers", "done", "failed", "seconds", "floor s", "ratio", "slowest"]
-    print(table([*headers, "429s", "duplicates", "Slack calls", "SQL/intro"], rows))
+    headers = ["db", "processes", "workers", "done", "failed", "seconds", "floor s", "ratio"]
+    print(table([*headers, "slowest", "429s", "duplicates", "Slack calls", "SQL/intro"], rows))
     print()
     for o in outcomes:
         ok = o.seconds <= TARGET_RATIO * o.floor_seconds and not o.duplicates and not o.failed
         by_method = ", ".join(f"{m}:{n}" for m, n in o.rate_limited.most_common())
         verdict = "MET" if ok else "MISSED"
-        print(f"{o.db} workers={o.workers}: {verdict} (target <= {TARGET_RATIO}x floor, "
+        print(f"{o.db} processes={o.processes} workers={o.workers}: {verdict} "
+              f"(target <= {TARGET_RATIO}x floor, "
               f"0 duplicates); 429s by method: {by_method or 'none'}")  # fmt: skip
 
 
