@@ -98,7 +98,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.require("worker")
         runtime = build_runtime(settings, with_worker=True)
         assert runtime.worker is not None
-        runtime.worker.run_forever()
+        runtime.worker.run_all()
         return 0
     return _serve(args, settings)
 

@@ -157,7 +157,14 @@ class Worker:
             wake.clear()
         log.info("worker %s stopped", self.runners[index].owner)
 
-    def start(self) -> list[threading.Thread]:
+    def run_all(self) -> None:
+        """Every thread until stopped, the first in the caller's: the `worker` command."""
+        others = self.start(first=1)
+        self.run_forever(0)
+        for thread in others:
+            thread.join()
+
+    def start(self, first: int = 0) -> list[threading.Thread]:
         self._threads = [
             threading.Thread(
                 target=self.run_forever,
@@ -165,7 +172,7 @@ class Worker:
                 name=f"careintro-worker-{index}",
                 daemon=True,
             )
-            for index in range(len(self.runners))
+            for index in range(first, len(self.runners))
         ]
         for thread in self._threads:
             thread.start()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
+from tests.conftest import TOKEN
 from tests.factories import make_deal
 
 
@@ -75,3 +77,27 @@ def test_serve_refuses_a_thread_count_below_one(tmp_path):
     result = run("serve", "--threads", "0", db_url=f"sqlite:///{tmp_path}/x.db")
     assert result.returncode == 2
     assert "--threads: must be a whole number of at least 1, not '0'" in result.stderr
+
+
+def test_the_worker_command_runs_every_worker_thread(tmp_path, fake):
+    """`careintro worker` (the Procfile's worker) honours CARE_WORKER_THREADS."""
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/w.db", "CAREINTRO_ENV_FILE": os.devnull,
+        "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": fake.url, "CARE_WORKER_THREADS": "3",
+        "LOG_LEVEL": "INFO",
+    }  # fmt: skip
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env,
+                                  stdout=out, stderr=out)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while log.read_text().count(" started") < 3:
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        started = [line for line in log.read_text().splitlines() if " started" in line]
+        assert len({line.split("worker ")[-1] for line in started}) == 3  # three leases
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
