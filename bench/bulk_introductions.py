@@ -74,7 +74,7 @@ class Outcome:
     rate_limited: Counter[str]
     duplicates: int
     calls: int
-    statements: int  # SQL statements the app issued (webhook, worker, tasks)
+    statements: int  # SQL statements this process issued (webhook, worker, tasks)
 
 
 def seed(url: str, fake: RemoteFakeSlack, deals: int) -> None:
@@ -295,7 +295,8 @@ def main() -> None:
             o.db, o.processes, o.workers, f"{o.done}/{args.deals}", o.failed, o.seconds,
             o.floor_seconds,
             f"{o.seconds / o.floor_seconds:.2f}x", o.slowest, sum(o.rate_limited.values()),
-            o.duplicates, o.calls, round(o.statements / max(1, o.done)),
+            o.duplicates, o.calls,
+            round(o.statements / max(1, o.done)) if o.processes == 1 else "-",
         ]
         for o in outcomes
     ]  # fmt: skip
