@@ -227,6 +227,18 @@ class Server:
         times = psutil.Process(self.pid).cpu_times()
         return float(times.user + times.system)
 
+    def context_switches(self) -> int:
+        """Voluntary and forced, summed over the process's threads: a thread waiting for
+        the GIL another one holds gives up its core, so this counts GIL hand-offs."""
+        total = 0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                lines = (task / "status").read_text().splitlines()
+            except OSError:  # the thread has just ended
+                continue
+            total += sum(int(line.split()[1]) for line in lines if "ctxt_switches" in line)
+        return total
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

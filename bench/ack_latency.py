@@ -38,8 +38,11 @@ MAX_SECONDS = 3.0
 ROUNDS = 2
 
 
-def measure(server: Server, *, concurrency: int, requests: int) -> LoadResult:
+def warm_up(server: Server, *, concurrency: int) -> None:
     run_load(server.port, status_command, concurrency=concurrency, total=max(200, concurrency * 4))
+
+
+def measure(server: Server, *, concurrency: int, requests: int) -> LoadResult:
     parts = []
     for _ in range(ROUNDS):
         parts.append(
@@ -62,7 +65,9 @@ def merge(parts: list[LoadResult]) -> LoadResult:
     )
 
 
-def row(name: str, concurrency: int, result: LoadResult, server_cpu: float) -> list[object]:
+def row(
+    name: str, concurrency: int, result: LoadResult, server_cpu: float, switches: int
+) -> list[object]:
     ms = [x * 1000 for x in result.latencies]
     return [
         name,
@@ -74,6 +79,8 @@ def row(name: str, concurrency: int, result: LoadResult, server_cpu: float) -> l
         max(ms),
         f"{100 * result.client_cpu / result.wall:.0f}%",
         f"{100 * server_cpu / result.wall:.0f}%",
+        round(1000 * server_cpu / result.requests, 2),
+        round(switches / result.requests),
         ",".join(f"{k}:{v}" for k, v in sorted(result.statuses.items())) + f" err:{result.errors}",
     ]
 
@@ -97,11 +104,13 @@ def bench_db(
             for concurrency in levels:
                 results = {}
                 for server in servers:
-                    cpu0 = server.cpu_seconds()
+                    warm_up(server, concurrency=concurrency)
+                    cpu0, switches0 = server.cpu_seconds(), server.context_switches()
                     result = measure(server, concurrency=concurrency, requests=requests)
-                    results[server.name] = (result, server.cpu_seconds() - cpu0)
-                for name, (result, cpu) in results.items():
-                    rows.append(row(f"{name} ({kind})", concurrency, result, cpu))
+                    cpu = server.cpu_seconds() - cpu0
+                    results[server.name] = (result, cpu, server.context_switches() - switches0)
+                for name, (result, cpu, switches) in results.items():
+                    rows.append(row(f"{name} ({kind})", concurrency, result, cpu, switches))
                 for name in results:
                     if name != "bare-bolt":
                         verdicts.append(verdict(kind, concurrency, name, results))
@@ -109,7 +118,7 @@ def bench_db(
 
 
 def verdict(
-    kind: str, concurrency: int, name: str, results: dict[str, tuple[LoadResult, float]]
+    kind: str, concurrency: int, name: str, results: dict[str, tuple[LoadResult, float, int]]
 ) -> str:
     care, bare = results[name][0], results["bare-bolt"][0]
     ratios = {q: percentile(care.latencies, q) / percentile(bare.latencies, q) for q in (50, 99)}
@@ -152,7 +161,8 @@ def main() -> None:
         verdicts += more_verdicts
     print(f"# ack latency of `/introduce-care status` ({machine()})")
     headers = ["server", "clients", "requests", "req/s", "p50 ms", "p99 ms", "max ms"]
-    print(table([*headers, "client CPU", "server CPU", "answers"], rows))
+    more = ["client CPU", "server CPU", "CPU ms/req", "switches/req", "answers"]
+    print(table([*headers, *more], rows))
     print()
     print(f"target: CareIntro p50 and p99 <= {TARGET_RATIO}x bare Bolt, none over {MAX_SECONDS}s")
     for line in verdicts:
