@@ -132,7 +132,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.require("socket" if args.socket else "http")
     runtime = build_runtime(settings, with_worker=not args.no_worker, socket_mode=args.socket)
     if runtime.worker:
-        runtime.worker.start()
+        from bot.worker import STOP_GRACE_SECONDS, stop_on_signals
+
+        worker = runtime.worker
+        worker.start()
+
+        def stop() -> None:  # SIGTERM: introductions handed back between steps, then exit
+            worker.stop(timeout=STOP_GRACE_SECONDS)
+            raise SystemExit(0)
+
+        stop_on_signals(stop)
     if args.socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

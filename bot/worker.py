@@ -2,7 +2,9 @@
 
 Claims are leases written with a conditional UPDATE, atomic on SQLite and PostgreSQL
 alike, so any number of worker threads or processes can run: each introduction is run
-by one of them at a time, and a crashed worker's lease simply expires.
+by one of them at a time, and a crashed worker's lease simply expires. A stopped one
+(SIGTERM, as at every deploy) ends its current steps and hands the introductions back,
+so the next worker need not wait for the leases to run out.
 
 A worker runs `threads` introductions at once (`CARE_WORKER_THREADS`): most of an
 introduction is waiting on Slack, and while one waits out a method's rate limit the
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -38,6 +41,17 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+STOP_GRACE_SECONDS = 25.0  # within the 30 s a platform gives between SIGTERM and SIGKILL
+
+
+def stop_on_signals(stop: Callable[[], None]) -> None:
+    """SIGTERM and SIGINT call `stop` instead of killing the process mid-step."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers (tests run workers elsewhere)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop())
+
+
 class Worker:
     def __init__(
         self,
@@ -55,6 +69,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.homes = HomeRefresh(HomePublisher(engine, client, settings))
+        self._stop = threading.Event()
         self.runners = [
             IntroductionRunner(
                 engine=engine,
@@ -63,13 +78,13 @@ class Worker:
                 owner=self.owner if index == 0 else f"{self.owner}/{index}",  # a lease each
                 lease_seconds=lease_seconds,
                 homes=self.homes,
+                stopping=self._stop,
             )
             for index in range(max(1, threads))
         ]
         self.runner = self.runners[0]
         self.tasks: list[tuple[str, Callable[[], int]]] = []
         self._wakes = [threading.Event() for _ in self.runners]
-        self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._running = 0  # introductions being run by this worker's threads
         self._lock = threading.Lock()
@@ -157,12 +172,23 @@ class Worker:
             wake.clear()
         log.info("worker %s stopped", self.runners[index].owner)
 
-    def run_all(self) -> None:
-        """Every thread until stopped, the first in the caller's: the `worker` command."""
+    def run_all(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Every thread until stopped, the first in the caller's: the `worker` command.
+
+        SIGTERM (a deploy or restart: Heroku waits 30 s, then kills) and SIGINT stop it
+        gently: each thread ends its current step and hands its introduction back.
+        """
+        stop_on_signals(self.stop_soon)
         others = self.start(first=1)
         self.run_forever(0)
+        deadline = time.monotonic() + grace_seconds
         for thread in others:
-            thread.join()
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def stop_soon(self) -> None:
+        """Ask every thread to stop after its current step; returns at once."""
+        self._stop.set()
+        self.wake()
 
     def start(self, first: int = 0) -> list[threading.Thread]:
         self._threads = [
@@ -179,8 +205,7 @@ class Worker:
         return self._threads
 
     def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        self.wake()
+        self.stop_soon()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))

@@ -9,6 +9,7 @@ name created by the bot, a message carrying its metadata), so nothing happens tw
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -129,6 +130,7 @@ class IntroductionRunner:
     owner: str
     lease_seconds: int = 300
     homes: HomeRefresh | None = None  # told whose Home an introduction changed
+    stopping: threading.Event | None = None  # set: hand introductions back between steps
     _bot_user_id: str | None = None
     _profiles: dict[str, PublicProfile] = field(default_factory=dict)
 
@@ -142,6 +144,9 @@ class IntroductionRunner:
                     session, intro_id=intro_id).items()}  # fmt: skip
             done: Done | None = None
             for step in STEPS:
+                if self.stopping is not None and self.stopping.is_set():
+                    self._hand_back(intro_id, done)
+                    return
                 done = self._run_step(intro_id, step, done, steps)
             self._finish(intro_id, done)
         except LeaseLost:
@@ -655,6 +660,15 @@ class IntroductionRunner:
         log.info("intro_id=%s done", intro_id)
         if self.homes is not None:
             self.homes.mark(people)  # published by the worker, debounced
+
+    def _hand_back(self, intro_id: int, done: Done | None) -> None:
+        """The process is stopping (a deploy's SIGTERM): record what is done and free the
+        lease, so the next worker goes on at once instead of when the lease runs out."""
+        with session_scope(self.engine) as session:
+            if done is not None:
+                self._record_done(session, intro_id, done)
+            self._release(session, intro_id)
+        log.info("intro_id=%s handed back: this worker is stopping", intro_id)
 
     def _on_slack_error(self, intro_id: int, exc: SlackStepError) -> None:
         reason = f"{exc.step}: {REASONS.get(exc.error, exc.error)}"

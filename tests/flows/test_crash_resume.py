@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,17 +19,26 @@ from tests.factories import make_deal, make_member
 pytestmark = pytest.mark.slow
 
 
-def start_worker(settings) -> subprocess.Popen:
+def start_worker(settings, *, lease_seconds: int = 1, serve: bool = False) -> subprocess.Popen:
+    """`careintro worker`, or with `serve` the web server with its in-process worker."""
     env = os.environ | {
+        "SLACK_SIGNING_SECRET": "s3cret-signing",
         "SLACK_BOT_TOKEN": settings.slack_bot_token,
         "SLACK_API_URL": settings.slack_api_url,
         "DATABASE_URL": settings.database_url,
-        "CARE_LEASE_SECONDS": "1",
+        "CARE_LEASE_SECONDS": str(lease_seconds),
         "CARE_POLL_MS": "100",
         "CAREINTRO_ENV_FILE": os.devnull,
         "LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env)
+    command = ["serve", "--port", str(free_port())] if serve else ["worker"]
+    return subprocess.Popen([sys.executable, "-m", "bot", *command], env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def queue_introduction(engine) -> None:
@@ -122,3 +132,26 @@ def test_killed_after_posting_the_welcome_posts_no_second(settings, fake, engine
     intro = finish_with_new_worker(settings, engine)
     assert_exactly_once(fake, intro)
     assert intro.welcome_ts in fake.channels[intro.channel_id].pins
+
+
+@pytest.mark.parametrize("serve", [False, True], ids=["worker", "serve"])
+def test_stopped_by_sigterm_hands_the_introduction_back_at_once(settings, fake, engine, serve):
+    """A deploy's SIGTERM: the step under way ends, the lease is freed (not left to run
+    out), and the next worker finishes the introduction, once."""
+    queue_introduction(engine)
+    release = fake.hang("conversations.setTopic")
+    worker = start_worker(settings, lease_seconds=600, serve=serve)  # longer than the test
+    wait_for(lambda: step_done(engine, "invite") and bool(fake.calls_to("conversations.setTopic")))
+    worker.send_signal(signal.SIGTERM)
+    time.sleep(0.3)  # the signal is in; the step is still waiting on Slack
+    release.set()
+    assert worker.wait(20) == 0
+    fake.clear_faults()
+    with Session(engine) as session:
+        intro = session.exec(select(Introduction)).one()
+    assert intro.status == IntroStatus.RUNNING and intro.lease_until is None
+    assert step_done(engine, "topic") and not step_done(engine, "welcome")
+
+    intro = finish_with_new_worker(settings, engine)
+    assert_exactly_once(fake, intro)
+    assert len(fake.calls_to("conversations.setTopic")) == 1
