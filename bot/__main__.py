@@ -128,20 +128,22 @@ def _import(settings: Settings, file: str) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import HttpServer, build_runtime
+    from bot.worker import STOP_GRACE_SECONDS, stop_on_signals
 
     settings.require("socket" if args.socket else "http")
     runtime = build_runtime(settings, with_worker=not args.no_worker, socket_mode=args.socket)
-    if runtime.worker:
-        from bot.worker import STOP_GRACE_SECONDS, stop_on_signals
-
-        worker = runtime.worker
+    worker = runtime.worker
+    if worker:
         worker.start()
 
-        def stop() -> None:  # SIGTERM: introductions handed back between steps, then exit
+    def stop() -> None:
+        """SIGTERM: introductions are handed back between steps; SystemExit then ends
+        waitress's loop, which gives the requests under way up to 5 s, and the process."""
+        if worker:
             worker.stop(timeout=STOP_GRACE_SECONDS)
-            raise SystemExit(0)
+        raise SystemExit(0)
 
-        stop_on_signals(stop)
+    stop_on_signals(stop)
     if args.socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -45,11 +45,20 @@ STOP_GRACE_SECONDS = 25.0  # within the 30 s a platform gives between SIGTERM an
 
 
 def stop_on_signals(stop: Callable[[], None]) -> None:
-    """SIGTERM and SIGINT call `stop` instead of killing the process mid-step."""
+    """The first SIGTERM or SIGINT calls `stop` instead of killing the process mid-step;
+    a second one kills it (a second Ctrl-C does not wait)."""
     if threading.current_thread() is not threading.main_thread():
         return  # only the main thread may set handlers (tests run workers elsewhere)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop())
+    signals = (signal.SIGTERM, signal.SIGINT)
+
+    def handle(signum: int, _frame: object) -> None:
+        for each in signals:
+            signal.signal(each, signal.SIG_DFL)
+        log.info("signal %s: stopping after the steps under way", signal.Signals(signum).name)
+        stop()
+
+    for signum in signals:
+        signal.signal(signum, handle)
 
 
 class Worker:
