@@ -55,6 +55,7 @@ QUICK_RETRY_DELAYS = (0.2, 1.0, 3.0)
 MAX_NAME_SUFFIX = 50
 TOPIC_LIMIT = 250
 HISTORY_SCAN = 200
+PROFILE_TTL_SECONDS = 3600  # a new title or photo shows within the hour
 
 # Slack Connect refused for the whole workspace: what the AE can do about it.
 CONNECT_UNAVAILABLE = {
@@ -109,6 +110,17 @@ _RECORD_DONE = (
 )
 
 
+def public_profile(user_id: str, user: dict[str, Any]) -> PublicProfile:
+    profile = user.get("profile") or {}
+    name = profile.get("real_name") or profile.get("display_name") or user.get("name")
+    return PublicProfile(
+        user_id=user_id,
+        name=name or "your engineer",
+        title=profile.get("title") or "",
+        image_url=profile.get("image_192") or profile.get("image_72") or "",
+    )
+
+
 class Done(NamedTuple):
     """A step that has acted, waiting to be recorded with the next transaction."""
 
@@ -132,7 +144,7 @@ class IntroductionRunner:
     homes: HomeRefresh | None = None  # told whose Home an introduction changed
     stopping: threading.Event | None = None  # set: hand introductions back between steps
     _bot_user_id: str | None = None
-    _profiles: dict[str, PublicProfile] = field(default_factory=dict)
+    _profiles: dict[str, tuple[float, PublicProfile]] = field(default_factory=dict)
 
     # --- driving the steps -----------------------------------------------------------
 
@@ -274,10 +286,14 @@ class IntroductionRunner:
         return bool(user and not user.get("is_bot") and not user.get("deleted"))
 
     def _user(self, user_id: str) -> dict[str, Any] | None:
+        """Slack's record of a person, always fresh (a check must see a deactivation); the
+        public profile it carries is kept for the prospect-facing templates."""
         result = try_call(
             "prepare", self.client.users_info, ok_errors=frozenset({"user_not_found"}), user=user_id
         )
-        return None if isinstance(result, str) else result["user"]
+        user = None if isinstance(result, str) else result["user"]
+        self._profiles[user_id] = (time.monotonic(), public_profile(user_id, user or {}))
+        return user
 
     def _lookup(self, email: str) -> str | None:
         result = try_call(
@@ -433,17 +449,11 @@ class IntroductionRunner:
         )
 
     def _profile(self, user_id: str) -> PublicProfile:
-        if user_id not in self._profiles:
-            user = self._user(user_id) or {}
-            profile = user.get("profile") or {}
-            name = profile.get("real_name") or profile.get("display_name") or user.get("name")
-            self._profiles[user_id] = PublicProfile(
-                user_id=user_id,
-                name=name or "your engineer",
-                title=profile.get("title") or "",
-                image_url=profile.get("image_192") or profile.get("image_72") or "",
-            )
-        return self._profiles[user_id]
+        """Name, title and photo, as fetched in the last hour (by a check or for a message)."""
+        cached = self._profiles.get(user_id)
+        if cached is None or time.monotonic() - cached[0] > PROFILE_TTL_SECONDS:
+            self._user(user_id)
+        return self._profiles[user_id][1]
 
     # --- step 4: welcome -----------------------------------------------------------------
 

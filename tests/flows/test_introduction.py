@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from sqlmodel import Session, select
 
+from bot.flows import introduction
 from bot.models import Contact, Introduction, IntroductionStep, IntroStatus, InviteState
 from tests.factories import make_deal, make_member
 
@@ -192,3 +194,31 @@ def test_unknown_subcommand_gets_reason_and_usage(bot, fake):
     assert "I don't know `frobnicate`" in answer["text"] and "Usage:" in answer["text"]
     with Session(bot.engine) as session:
         assert session.exec(select(Introduction)).all() == []
+
+
+def test_each_person_is_looked_up_once_per_introduction(bot, fake):
+    """The check that the engineer is not a bot or deactivated also gives the profile the
+    prospect-facing messages show: one users.info per person, not one per use."""
+    make_member(bot.engine, "U_ENG", backup="U_BACKUP")
+    bot.command(NOW)
+    [intro] = bot.wait_idle()
+    assert intro.status == IntroStatus.DONE, intro.last_error
+    looked_up = Counter(c.args.get("user") for c in fake.calls_to("users.info"))
+    assert looked_up == {"U_ENG": 1, "U_BACKUP": 1, "U_AE": 1}
+
+
+def test_a_profile_is_fetched_again_once_older_than_its_ttl(make_bot, fake, monkeypatch):
+    """A profile only shown (the AE's) is kept for an hour, then fetched again."""
+    bot = make_bot(worker_threads=1)  # one runner, one cache
+    make_member(bot.engine, "U_ENG")
+    bot.command(NOW)
+    bot.wait_idle()
+    fake.add_user("U_AE", name="alex", real_name="Alexandra Account", email="alex@ours.example")
+    bot.command("now D-2 Beta Inc <@U_ENG> cto@beta.example")
+    bot.wait_idle()
+    assert "with Alex Account." in fake.channel_by_name("care-beta-inc").topic  # kept
+    monkeypatch.setattr(introduction, "PROFILE_TTL_SECONDS", 0.0)  # an hour has passed
+    bot.command("now D-3 Gamma Ltd <@U_ENG> cto@gamma.example")
+    intros = bot.wait_idle()
+    assert [i.status for i in intros] == [IntroStatus.DONE] * 3
+    assert "with Alexandra Account." in fake.channel_by_name("care-gamma-ltd").topic
