@@ -8,12 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 from sqlmodel import Session, select
 
 from bot import crud
 from bot.models import Introduction, IntroductionStep, IntroStatus
+from bot.runtime import build_runtime
 from tests.factories import make_deal, make_member
 
 pytestmark = pytest.mark.slow
@@ -65,7 +67,11 @@ def step_done(engine, step: str) -> bool:
 
 
 def finish_with_new_worker(settings, engine) -> Introduction:
-    worker = start_worker(settings)
+    """Another worker (in this process, a lease owner of its own) takes over once the
+    killed one's lease has run out, and finishes."""
+    runtime = build_runtime(replace(settings, lease_seconds=1), with_worker=True)
+    assert runtime.worker is not None
+    runtime.worker.start()
     try:
 
         def finished() -> bool:
@@ -75,8 +81,8 @@ def finish_with_new_worker(settings, engine) -> Introduction:
 
         wait_for(finished)
     finally:
-        worker.terminate()
-        worker.wait(10)
+        runtime.worker.stop()
+        runtime.engine.dispose()
     with Session(engine) as session:
         return session.exec(select(Introduction)).one()
 
