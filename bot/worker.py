@@ -31,10 +31,17 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.flows.home import HomePublisher, HomeRefresh
 from bot.flows.introduction import IntroductionRunner
-from bot.models import Introduction, IntroStatus, utcnow
+from bot.models import CrmEvent, Deal, Introduction, IntroStatus, utcnow
 
 log = logging.getLogger(__name__)
 ACTIVE = (IntroStatus.PENDING, IntroStatus.RUNNING)
+# CRM events about the introduction's deal not yet applied (both columns are indexed).
+_NEWS_PENDING = (
+    select(CrmEvent.id)
+    .join(Deal, col(Deal.crm_id) == col(CrmEvent.crm_id))
+    .where(col(Deal.id) == col(Introduction.deal_id), col(CrmEvent.processed_at).is_(None))
+    .exists()
+)
 
 
 def worker_id() -> str:
@@ -104,7 +111,12 @@ class Worker:
             event.set()
 
     def claim(self, owner: str | None = None) -> int | None:
-        """Take the lease of the oldest due introduction, if any."""
+        """Take the lease of the oldest due introduction, if any.
+
+        Not while CRM news about its deal waits in the inbox: a batch saying "Contract
+        Sent", then "Closed Lost" must cancel the introduction, not race it (the events
+        are applied one transaction each, and another thread could claim in between).
+        """
         now = utcnow()
         due = (
             col(Introduction.status).in_(ACTIVE),
@@ -113,6 +125,7 @@ class Worker:
                 col(Introduction.next_attempt_at).is_(None),
                 col(Introduction.next_attempt_at) <= now,
             ),
+            ~_NEWS_PENDING,
         )
         with session_scope(self.engine) as session:
             candidates = session.exec(

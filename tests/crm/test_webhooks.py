@@ -7,8 +7,13 @@ import time
 import pytest
 from sqlmodel import Session, select
 
-from bot.models import CrmEvent, Deal, Introduction, IntroStatus, StageChange
+from bot import crud
+from bot.crm.inbox import store
+from bot.crm.webhooks import InboxItem
+from bot.models import CrmEvent, Deal, Introduction, IntroStatus, StageChange, utcnow
+from bot.slack.client import make_client
 from bot.slack.requests import post
+from bot.worker import Worker
 from tests.crm.conftest import generic_headers, send_generic, send_hubspot
 from tests.factories import make_deal, make_member
 
@@ -229,3 +234,25 @@ def test_unwatch_stops_the_trigger(bot, fake):
     _, answer = bot.command("stage D-9 Contract Sent")
     assert "not watched" in answer["text"]
     assert bot.wait_idle() == []
+
+
+def test_no_introduction_is_claimed_while_news_of_its_deal_waits(settings, engine):
+    """Events are applied one transaction each; between "Contract Sent" (queues the
+    introduction) and "Closed Lost" (cancels it) no worker thread may start it."""
+    deal = make_deal(engine, "D-42", watched=True)
+    make_deal(engine, "D-7", watched=True)
+    with Session(engine) as session:
+        crud.request_introduction(
+            session, deal=session.merge(deal), source="webhook", requested_by=None
+        )
+        store(session, [InboxItem("generic", "evt-lost", "D-42", {"stage": "Closed Lost"})])
+        store(session, [InboxItem("generic", "evt-other", "D-7", {"stage": "Closed Lost"})])
+        session.commit()
+    worker = Worker(engine, settings, make_client(settings))
+    assert worker.claim() is None  # news of D-42 waits: not yet
+    with Session(engine) as session:
+        for event in session.exec(select(CrmEvent).where(CrmEvent.crm_id == "D-42")):
+            event.processed_at = utcnow()
+            session.add(event)
+        session.commit()
+    assert worker.claim() is not None  # applied: free to go (news of D-7 is not about it)
