@@ -201,11 +201,9 @@ class Worker:
         gently: each thread ends its current step and hands its introduction back.
         """
         stop_on_signals(self.stop_soon)
-        others = self.start(first=1)
+        self.start(first=1)
         self.run_forever(0)
-        deadline = time.monotonic() + grace_seconds
-        for thread in others:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        self.join(grace_seconds)
 
     def stop_soon(self) -> None:
         """Ask every thread to stop after its current step; returns at once."""
@@ -228,6 +226,10 @@ class Worker:
 
     def stop(self, timeout: float = 10) -> None:
         self.stop_soon()
+        self.join(timeout)
+
+    def join(self, timeout: float) -> None:
+        """Wait, `timeout` in all, for the threads `start` began."""
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 from tests.conftest import TOKEN
 from tests.factories import make_deal
+from tests.processes import free_port, wait_until_healthy
 
 
 def run(*args: str, db_url: str) -> subprocess.CompletedProcess[str]:
@@ -108,9 +107,7 @@ def test_the_worker_command_runs_every_worker_thread(tmp_path, fake):
 
 def test_serve_exits_cleanly_on_sigterm(tmp_path, fake):
     """A deploy's SIGTERM ends the web process with status 0, not killed mid-request."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = os.environ | {
         "DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "CAREINTRO_ENV_FILE": os.devnull,
         "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.url,
@@ -118,14 +115,7 @@ def test_serve_exits_cleanly_on_sigterm(tmp_path, fake):
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--no-worker", "--port",
                                str(port)], env=env)  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.05)
+        wait_until_healthy(server, port)
         server.send_signal(signal.SIGTERM)
         assert server.wait(15) == 0
     finally:

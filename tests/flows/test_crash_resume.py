@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from bot import crud
 from bot.models import Introduction, IntroductionStep, IntroStatus
 from bot.runtime import build_runtime
 from tests.factories import make_deal, make_member
+from tests.processes import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +35,6 @@ def start_worker(settings, *, lease_seconds: int = 1, serve: bool = False) -> su
     }
     command = ["serve", "--port", str(free_port())] if serve else ["worker"]
     return subprocess.Popen([sys.executable, "-m", "bot", *command], env=env)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def queue_introduction(engine) -> None:

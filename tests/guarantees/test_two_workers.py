@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,15 +17,10 @@ from bot.models import Introduction, IntroStatus
 from bot.slack.requests import post
 from tests.crm.conftest import CRM_SECRET, generic_headers
 from tests.factories import make_deal, make_member
+from tests.processes import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 DEALS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(settings, port: int) -> subprocess.Popen:
@@ -38,14 +31,8 @@ def start_app(settings, port: int) -> subprocess.Popen:
         "CAREINTRO_ENV_FILE": os.devnull, "LOG_LEVEL": "WARNING",
     }  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process
-        except OSError:
-            assert time.monotonic() < deadline and process.poll() is None, "app did not start"
-            time.sleep(0.1)
+    wait_until_healthy(process, port, timeout=30)
+    return process
 
 
 def test_fifty_deals_three_deliveries_two_processes(settings, fake, engine, db_url):
