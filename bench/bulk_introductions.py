@@ -75,6 +75,8 @@ class Outcome:
     duplicates: int
     calls: int
     statements: int  # SQL statements this process issued (webhook, worker, tasks)
+    commits: int  # transactions this process committed
+    cpu_seconds: float  # this process's CPU (user + system, every thread) during the run
 
 
 def seed(url: str, fake: RemoteFakeSlack, deals: int) -> None:
@@ -233,17 +235,18 @@ def run(kind: str, workers: int, deals: int, time_scale: float, processes: int =
         )  # fmt: skip
         runtime = build_runtime(settings, with_worker=True)
         assert runtime.worker is not None
-        statements = [0]
+        statements, commits = [0], [0]
         event.listen(
             runtime.engine,
             "before_cursor_execute",
             lambda *_: statements.__setitem__(0, statements[0] + 1),
         )
+        event.listen(runtime.engine, "commit", lambda *_: commits.__setitem__(0, commits[0] + 1))
         server = HttpServer(runtime, host="127.0.0.1", port=0, threads=8)
         server.start()
         runtime.worker.start()
         fake.reset_calls()
-        began = time.monotonic()
+        began, cpu_began = time.monotonic(), time.process_time()
         post_batch(server.port, deals)
         done = failed = 0
         while time.monotonic() - began < TIMEOUT:
@@ -257,7 +260,7 @@ def run(kind: str, workers: int, deals: int, time_scale: float, processes: int =
             if done + failed >= deals:
                 break
             time.sleep(0.05)
-        seconds = time.monotonic() - began
+        seconds, cpu_seconds = time.monotonic() - began, time.process_time() - cpu_began
         runtime.worker.stop()
         server.stop()
         floor, slowest = floor_seconds(fake, time_scale)
@@ -267,6 +270,7 @@ def run(kind: str, workers: int, deals: int, time_scale: float, processes: int =
             floor_seconds=floor, slowest=slowest,
             done=done, failed=failed, rate_limited=rate_limited,
             duplicates=duplicates(fake, url), calls=len(fake.calls), statements=statements[0],
+            commits=commits[0], cpu_seconds=cpu_seconds,
         )  # fmt: skip
         runtime.engine.dispose()
         return outcome
@@ -296,12 +300,30 @@ def main() -> None:
             o.floor_seconds,
             f"{o.seconds / o.floor_seconds:.2f}x", o.slowest, sum(o.rate_limited.values()),
             o.duplicates, o.calls,
-            round(o.statements / max(1, o.done)) if o.processes == 1 else "-",
+            *(
+                [round(o.statements / max(1, o.done)), round(o.commits / max(1, o.done)),
+                 round(1000 * o.cpu_seconds / max(1, o.done))]
+                if o.processes == 1 else ["-", "-", "-"]
+            ),
         ]
         for o in outcomes
     ]  # fmt: skip
     headers = ["db", "processes", "workers", "done", "failed", "seconds", "floor s", "ratio"]
-    print(table([*headers, "slowest", "429s", "duplicates", "Slack calls", "SQL/intro"], rows))
+    print(
+        table(
+            [
+                *headers,
+                "slowest",
+                "429s",
+                "duplicates",
+                "Slack calls",
+                "SQL/intro",
+                "commits/intro",
+                "CPU ms/intro",
+            ],
+            rows,
+        )
+    )
     print()
     for o in outcomes:
         ok = o.seconds <= TARGET_RATIO * o.floor_seconds and not o.duplicates and not o.failed

@@ -209,8 +209,9 @@ class IntroductionRunner:
                 session.connection().execute(
                     _START_STEP, {"b_id": intro_id, "b_step": step, "b_at": utcnow()}
                 )
+            intro, deal = self._read(session, intro_id)  # as the previous step left them
         steps[step] = False
-        detail = getattr(self, f"_step_{step.value}")(intro_id, resumed=resumed)
+        detail = getattr(self, f"_step_{step.value}")(intro, deal, resumed=resumed)
         log.info("intro_id=%s step=%s done resumed=%s", intro_id, step, resumed)
         return Done(step, detail or "")
 
@@ -237,16 +238,19 @@ class IntroductionRunner:
 
     def _load(self, intro_id: int) -> tuple[Introduction, Deal]:
         with session_scope(self.engine) as session:
-            intro = session.get(Introduction, intro_id)
-            assert intro is not None
-            deal = session.get(Deal, intro.deal_id)
-            assert deal is not None
-            return intro, deal
+            return self._read(session, intro_id)
+
+    @staticmethod
+    def _read(session: Session, intro_id: int) -> tuple[Introduction, Deal]:
+        intro = session.get(Introduction, intro_id)
+        assert intro is not None
+        deal = session.get(Deal, intro.deal_id)
+        assert deal is not None
+        return intro, deal
 
     # --- step: who takes part -------------------------------------------------------
 
-    def _step_prepare(self, intro_id: int, *, resumed: bool) -> str:
-        intro, deal = self._load(intro_id)
+    def _step_prepare(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
         engineer = deal.engineer_user_id
         if engineer:
             self._check_person(engineer, role="engineer")
@@ -266,7 +270,7 @@ class IntroductionRunner:
         with session_scope(self.engine) as session:
             session.execute(
                 update(Introduction)
-                .where(col(Introduction.id) == intro_id)
+                .where(col(Introduction.id) == intro.id)
                 .values(engineer_user_id=engineer, backup_user_id=backup, ae_user_id=ae)
             )
         return f"engineer={engineer} backup={backup} ae={ae}"
@@ -320,8 +324,8 @@ class IntroductionRunner:
 
     # --- step 1: the channel ------------------------------------------------------------
 
-    def _step_channel(self, intro_id: int, *, resumed: bool) -> str:
-        intro, deal = self._load(intro_id)
+    def _step_channel(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
+        intro_id = intro.id or 0
         if intro.channel_id:
             return f"#{intro.channel_name}"
         raw = self.settings.channel_name_template.format(company=deal.company or deal.crm_id)
@@ -395,8 +399,7 @@ class IntroductionRunner:
 
     # --- steps 2 and 3: people and topic ---------------------------------------------
 
-    def _step_invite(self, intro_id: int, *, resumed: bool) -> str:
-        intro, _ = self._load(intro_id)
+    def _step_invite(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
         wanted = [u for u in (intro.engineer_user_id, intro.backup_user_id, intro.ae_user_id) if u]
         wanted = [u for u in dict.fromkeys(wanted) if u != self.bot_user_id]
         members = set(self._members(intro.channel_id or ""))
@@ -427,8 +430,7 @@ class IntroductionRunner:
             if not cursor:
                 return members
 
-    def _step_topic(self, intro_id: int, *, resumed: bool) -> str:
-        intro, deal = self._load(intro_id)
+    def _step_topic(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
         topic = render_external_text(
             "external/topic.j2", self.external_context(intro, deal), limit=TOPIC_LIMIT
         )
@@ -457,8 +459,8 @@ class IntroductionRunner:
 
     # --- step 4: welcome -----------------------------------------------------------------
 
-    def _step_welcome(self, intro_id: int, *, resumed: bool) -> str:
-        intro, deal = self._load(intro_id)
+    def _step_welcome(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
+        intro_id = intro.id or 0
         channel = intro.channel_id or ""
         ts = intro.welcome_ts
         if not ts:
@@ -512,13 +514,15 @@ class IntroductionRunner:
 
     # --- step 5: Slack Connect -----------------------------------------------------------
 
-    def _step_connect(self, intro_id: int, *, resumed: bool) -> str:
-        return self.invite_next_contacts(intro_id)
+    def _step_connect(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
+        return self._invite_next(intro, deal)
 
     def invite_next_contacts(self, intro_id: int) -> str:
         """Invite waiting contacts one at a time: Slack allows one pending invitation per
         channel, so the rest wait until it is accepted."""
-        intro, deal = self._load(intro_id)
+        return self._invite_next(*self._load(intro_id))
+
+    def _invite_next(self, intro: Introduction, deal: Deal) -> str:
         while True:
             with session_scope(self.engine) as session:
                 contacts = list(crud.contacts_of(session, deal_id=deal.id))
@@ -608,8 +612,8 @@ class IntroductionRunner:
 
     # --- steps 6 and 7: the brief and the AE's confirmation ------------------------------
 
-    def _step_brief(self, intro_id: int, *, resumed: bool) -> str:
-        intro, deal = self._load(intro_id)
+    def _step_brief(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
+        intro_id = intro.id or 0
         with session_scope(self.engine) as session:
             contacts = [c.email for c in crud.contacts_of(session, deal_id=deal.id)]
         message = render_internal(
@@ -626,8 +630,8 @@ class IntroductionRunner:
         )
         return "brief sent"
 
-    def _step_notify_ae(self, intro_id: int, *, resumed: bool) -> str:
-        intro, deal = self._load(intro_id)
+    def _step_notify_ae(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
+        intro_id = intro.id or 0
         ae = intro.ae_user_id or intro.requested_by
         if not ae:
             return "no AE to tell"
