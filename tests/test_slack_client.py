@@ -7,7 +7,7 @@ import time
 
 from bot.config import Settings
 from bot.emulator import FakeSlack
-from bot.slack.client import RateLimitedWebClient, make_client
+from bot.slack.client import RateLimitedWebClient, make_client, retry_after_seconds
 from tests.conftest import TOKEN
 
 
@@ -30,3 +30,21 @@ def test_a_retry_after_holds_every_thread_calling_that_method(fake: FakeSlack) -
     assert all(c.at - limited.at >= 1.0 for c in after)
     [auth] = fake.calls_to("auth.test")
     assert auth.at - limited.at < 1.0
+
+
+def test_a_decimal_retry_after_is_waited_as_given() -> None:
+    """The emulator's compressed clock sends decimals (30 Slack s at 60x: "0.500")."""
+    with FakeSlack(bot_token=TOKEN, time_scale=60) as fake:
+        client = make_client(Settings(slack_bot_token=TOKEN, slack_api_url=fake.url))
+        fake.rate_limit_next("auth.test", retry_after=30)
+        client.auth_test()
+        limited, retried = fake.calls_to("auth.test")
+    assert limited.status == 429 and retried.status == 200
+    assert 0.5 <= retried.at - limited.at < 0.9
+
+
+def test_retry_after_values_that_cannot_be_believed_mean_one_second() -> None:
+    assert retry_after_seconds("30") == 30.0
+    assert retry_after_seconds("0.25") == 0.25
+    for nonsense in (None, "", "soon", "-3", "nan", "inf", "1e9"):
+        assert retry_after_seconds(nonsense) == 1.0

@@ -165,10 +165,9 @@ class Dispatcher:
             im = ws.im_with(str(channel), create=False) if channel in ws.users else None
         return im.id if im else str(channel)
 
-    @staticmethod
-    def _ratelimited(wait_seconds: float) -> Reply:
+    def _ratelimited(self, wait_seconds: float) -> Reply:
         reply = error_reply("ratelimited", status=429)
-        reply.headers.update(retry_after_headers(wait_seconds))
+        reply.headers.update(retry_after_headers(wait_seconds, time_scale=self.limiter.time_scale))
         return reply
 
     def _serve(

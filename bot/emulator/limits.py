@@ -66,9 +66,20 @@ class RateLimiter:
         return None
 
 
-def retry_after_headers(wait_seconds: float) -> dict[str, str]:
-    """`Retry-After` must be whole seconds (at least 1); the precise wait rides along in ms."""
+def retry_after_headers(wait_seconds: float, *, time_scale: float = 1.0) -> dict[str, str]:
+    """Slack's `Retry-After`: whole Slack seconds, at least 1; the precise wait rides along
+    in ms. `wait_seconds` is real time.
+
+    On a compressed clock those whole seconds are compressed too, so the header is a
+    decimal there: whole *real* seconds would make every 429 cost at least `time_scale`
+    Slack seconds (a whole minute at 60), which real Slack never asks for.
+    """
+    whole = max(1, math.ceil(wait_seconds * time_scale - 1e-9))
+    if time_scale == 1:
+        retry_after = str(whole)
+    else:
+        retry_after = f"{math.ceil(whole / time_scale * 1000) / 1000:.3f}"
     return {
-        "Retry-After": str(max(1, math.ceil(wait_seconds - 1e-9))),
+        "Retry-After": retry_after,
         "X-Fake-Retry-After-Ms": str(max(1, math.ceil(wait_seconds * 1000))),
     }

@@ -45,6 +45,7 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 RATE_LIMIT_RETRIES = 20
+MAX_RETRY_AFTER = 3600.0  # beyond an hour the header is not believed (NaN, inf: likewise)
 
 
 class RateLimits:
@@ -91,6 +92,20 @@ class RateLimits:
                     self._probes.pop(method, None)
 
 
+def retry_after_seconds(value: str | None) -> float:
+    """Slack sends whole seconds; a decimal (the emulator's compressed clock) is honoured as
+    given rather than rounded up to a second. Missing or nonsense: 1 s, as slack_sdk does."""
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except ValueError:
+        return 1.0
+    return seconds if 0 <= seconds <= MAX_RETRY_AFTER else 1.0
+
+
+def request_method(request: HttpRequest) -> str:
+    return request.url.split("?")[0].rsplit("/", 1)[-1]
+
+
 class SharedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     """slack_sdk's 429 handler, with the wait recorded for the method so that the client's
     other callers honour it too.
@@ -117,12 +132,8 @@ class SharedRateLimitRetryHandler(RateLimitErrorRetryHandler):
             raise error  # type: ignore[misc]
         state.next_attempt_requested = True
         header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), [])
-        try:
-            seconds = int(header[0]) if header else 1
-        except ValueError:
-            seconds = 1
-        method = request.url.split("?")[0].rsplit("/", 1)[-1]
-        self.limits.hold(method, seconds)
+        method = request_method(request)
+        self.limits.hold(method, retry_after_seconds(header[0] if header else None))
         self.limits.wait(method)
         state.increment_current_attempt()
 
