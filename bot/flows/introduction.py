@@ -16,9 +16,9 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 from slack_sdk import WebClient
-from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bot import crud
 from bot.config import Settings
@@ -98,6 +98,11 @@ _HOLD_LEASE = (
     .where(col(Introduction.status) == IntroStatus.RUNNING)
     .values(lease_until=bindparam("b_until"))
 )
+_INTRO_AND_DEAL = (
+    select(Introduction, Deal)
+    .join(Deal, col(Deal.id) == col(Introduction.deal_id))
+    .where(col(Introduction.id) == bindparam("b_id"))
+)
 _START_STEP = insert(IntroductionStep).values(
     introduction_id=bindparam("b_id"), step=bindparam("b_step"), started_at=bindparam("b_at")
 )
@@ -128,6 +133,9 @@ class Done(NamedTuple):
     detail: str
 
 
+PENDING = "an invitation is pending; the others wait"
+
+
 class LeaseLost(Exception):
     """Another worker took this introduction over (ours expired); stop touching it."""
 
@@ -145,13 +153,31 @@ class IntroductionRunner:
     stopping: threading.Event | None = None  # set: hand introductions back between steps
     _bot_user_id: str | None = None
     _profiles: dict[str, tuple[float, PublicProfile]] = field(default_factory=dict)
+    _held: threading.local = field(default_factory=threading.local)
+
+    @property
+    def db(self) -> Engine | Connection:
+        """The connection this thread's run holds, else the engine."""
+        return getattr(self._held, "connection", None) or self.engine
 
     # --- driving the steps -----------------------------------------------------------
 
     def run(self, intro_id: int) -> None:
-        """Run every step not yet done, in order; failures are recorded, never raised."""
+        """Run every step not yet done, in order; failures are recorded, never raised.
+
+        The run holds one connection: its ~20 short transactions would otherwise each
+        check one out of the pool (and, on PostgreSQL, ping it first).
+        """
+        with self.engine.connect() as connection:
+            self._held.connection = connection
+            try:
+                self._run(intro_id)
+            finally:
+                self._held.connection = None
+
+    def _run(self, intro_id: int) -> None:
         try:
-            with session_scope(self.engine) as session:  # ours while we hold the lease
+            with session_scope(self.db) as session:  # ours while we hold the lease
                 steps = {s: row.done_at is not None for s, row in crud.steps_of(
                     session, intro_id=intro_id).items()}  # fmt: skip
             done: Done | None = None
@@ -197,11 +223,11 @@ class IntroductionRunner:
     ) -> Done | None:
         if steps.get(step):  # done in an earlier run
             if done is not None:
-                with session_scope(self.engine) as session:
+                with session_scope(self.db) as session:
                     self._record_done(session, intro_id, done)
             return None
         resumed = step in steps
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             if done is not None:
                 self._record_done(session, intro_id, done)
             self._hold_lease(session, intro_id)
@@ -237,15 +263,12 @@ class IntroductionRunner:
             raise LeaseLost
 
     def _load(self, intro_id: int) -> tuple[Introduction, Deal]:
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             return self._read(session, intro_id)
 
     @staticmethod
     def _read(session: Session, intro_id: int) -> tuple[Introduction, Deal]:
-        intro = session.get(Introduction, intro_id)
-        assert intro is not None
-        deal = session.get(Deal, intro.deal_id)
-        assert deal is not None
+        intro, deal = session.exec(_INTRO_AND_DEAL, params={"b_id": intro_id}).one()
         return intro, deal
 
     # --- step: who takes part -------------------------------------------------------
@@ -260,14 +283,14 @@ class IntroductionRunner:
                 engineer = None
         if not engineer:
             engineer = self._pick_from_roster()
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             entry = crud.member(session, user_id=engineer)
             backup = entry.backup_user_id if entry else None
         if backup == engineer or (backup and not self._usable(backup)):
             backup = None
         ae = (self._lookup(deal.owner_email) if deal.owner_email else None) or deal.registered_by
         ae = ae or intro.requested_by
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             session.execute(
                 update(Introduction)
                 .where(col(Introduction.id) == intro.id)
@@ -310,7 +333,7 @@ class IntroductionRunner:
 
     def _pick_from_roster(self) -> str:
         """The active roster member with the fewest open introductions."""
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             members: list[CareMember] = list(crud.active_members(session))
             load = crud.open_introduction_counts(session)
         if not members:
@@ -335,7 +358,7 @@ class IntroductionRunner:
             candidates.remove(intro.channel_name)
             candidates.insert(0, intro.channel_name)
         for name in candidates:
-            with session_scope(self.engine) as session:
+            with session_scope(self.db) as session:
                 mine = session.get(Introduction, intro_id)
                 assert mine is not None
                 if not crud.claim_channel_name(session, intro=mine, name=name):
@@ -372,7 +395,7 @@ class IntroductionRunner:
             )
             for channel in page["channels"]:
                 if channel.get("name") == name:
-                    with session_scope(self.engine) as session:
+                    with session_scope(self.db) as session:
                         owned = crud.channel_owned(session, channel_id=channel["id"])
                     return None if owned or channel.get("creator") != self.bot_user_id else channel
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -381,7 +404,7 @@ class IntroductionRunner:
 
     def _record_channel(self, intro_id: int, channel_id: str) -> bool:
         try:
-            with session_scope(self.engine) as session:
+            with session_scope(self.db) as session:
                 session.execute(
                     update(Introduction)
                     .where(col(Introduction.id) == intro_id)
@@ -466,7 +489,7 @@ class IntroductionRunner:
         if not ts:
             message = render_external("external/welcome.j2", self.external_context(intro, deal))
             ts = self._post_once(channel, "careintro_welcome", intro_id, message, check=resumed)
-            with session_scope(self.engine) as session:
+            with session_scope(self.db) as session:
                 session.execute(
                     update(Introduction)
                     .where(col(Introduction.id) == intro_id)
@@ -524,10 +547,10 @@ class IntroductionRunner:
 
     def _invite_next(self, intro: Introduction, deal: Deal) -> str:
         while True:
-            with session_scope(self.engine) as session:
+            with session_scope(self.db) as session:
                 contacts = list(crud.contacts_of(session, deal_id=deal.id))
             if any(c.invite_state == InviteState.SENT for c in contacts):
-                return "an invitation is pending; the others wait"
+                return PENDING
             queue = [c for c in contacts if c.invite_state == InviteState.SENDING]
             queue += [c for c in contacts if c.invite_state == InviteState.WAITING]
             if not queue:
@@ -555,14 +578,15 @@ class IntroductionRunner:
             if not isinstance(result, str):
                 self._set_invite(contact.id, InviteState.SENT, invite_id=result.get("invite_id"))
                 log.info("deal=%s invited %s", deal.crm_id, mask_email(contact.email))
-            elif result == "connection_limit_exceeded_pending":
+                return PENDING  # ours, just sent
+            if result == "connection_limit_exceeded_pending":
                 # Ours went through before a crash, or someone else's is pending: either
                 # way one is pending now, and this contact goes next or is already sent.
                 self._set_invite(
                     contact.id, InviteState.SENT if was_sending else InviteState.WAITING
                 )
-                return "an invitation is pending; the others wait"
-            elif result == "already_in_channel":
+                return PENDING
+            if result == "already_in_channel":
                 self._set_invite(contact.id, InviteState.ACCEPTED)
             elif result in CONNECT_UNAVAILABLE:
                 return self._connect_unavailable(intro, deal, result)
@@ -584,11 +608,11 @@ class IntroductionRunner:
             values["invited_at"] = utcnow()
         if state == InviteState.ACCEPTED:
             values["accepted_at"] = utcnow()
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             session.execute(update(Contact).where(col(Contact.id) == contact_id).values(**values))
 
     def _connect_unavailable(self, intro: Introduction, deal: Deal, error: str) -> str:
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             waiting = [
                 c
                 for c in crud.contacts_of(session, deal_id=deal.id)
@@ -614,7 +638,7 @@ class IntroductionRunner:
 
     def _step_brief(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
         intro_id = intro.id or 0
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             contacts = [c.email for c in crud.contacts_of(session, deal_id=deal.id)]
         message = render_internal(
             "internal/brief.j2",
@@ -635,7 +659,7 @@ class IntroductionRunner:
         ae = intro.ae_user_id or intro.requested_by
         if not ae:
             return "no AE to tell"
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             contacts = [
                 c.email
                 for c in crud.contacts_of(session, deal_id=deal.id)
@@ -661,7 +685,7 @@ class IntroductionRunner:
     # --- the end of a run ----------------------------------------------------------------
 
     def _finish(self, intro_id: int, done: Done | None) -> None:
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             if done is not None:
                 self._record_done(session, intro_id, done)
             self._hold_lease(session, intro_id)
@@ -678,7 +702,7 @@ class IntroductionRunner:
     def _hand_back(self, intro_id: int, done: Done | None) -> None:
         """The process is stopping (a deploy's SIGTERM): record what is done and free the
         lease, so the next worker goes on at once instead of when the lease runs out."""
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             if done is not None:
                 self._record_done(session, intro_id, done)
             self._release(session, intro_id)
@@ -689,7 +713,7 @@ class IntroductionRunner:
         if exc.permanent:
             self._fail(intro_id, reason)
             return
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             intro = session.get(Introduction, intro_id)
             assert intro is not None
             attempts = intro.attempts + 1
@@ -723,7 +747,7 @@ class IntroductionRunner:
                 self._dm(person, message)
             except SlackStepError as exc:
                 log.error("intro_id=%s could not tell %s of the failure: %s", intro_id, person, exc)
-        with session_scope(self.engine) as session:
+        with session_scope(self.db) as session:
             self._release(
                 session,
                 intro_id,
