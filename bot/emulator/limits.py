@@ -4,7 +4,9 @@ Tiers 1-4 use a sliding window: at most N calls per method per workspace in any 
 Slack-seconds (t1 1, t2 20, t3 50, t4 100). chat.postMessage ("special" tier t5) uses a
 token bucket per channel: one message per Slack-second with a burst of
 `POST_MESSAGE_BURST`. Other t5 methods (auth.test, chat.getPermalink) are unlimited,
-as Slack documents them. With `time_scale=60`, one Slack minute lasts one real second.
+as Slack documents them. With `time_scale=60`, one Slack minute lasts one real second,
+and a 429's `Retry-After` is Slack's whole seconds compressed: a decimal (see
+`retry_after_headers`).
 """
 
 from __future__ import annotations
