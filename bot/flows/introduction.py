@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from slack_sdk import WebClient
 from sqlalchemy import Connection, Engine, bindparam, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import crud
@@ -166,12 +166,20 @@ class IntroductionRunner:
         """Run every step not yet done, in order; failures are recorded, never raised.
 
         The run holds one connection: its ~20 short transactions would otherwise each
-        check one out of the pool (and, on PostgreSQL, ping it first).
+        check one out of the pool (and, on PostgreSQL, ping it first). If the database
+        drops it meanwhile (a restart, a failover), the run goes on once with a new one,
+        in resumed mode, instead of stalling until its lease runs out.
         """
-        with self.engine.connect() as connection:
-            self._held.connection = connection
+        for attempt in (1, 2):
             try:
-                self._run(intro_id)
+                with self.engine.connect() as connection:
+                    self._held.connection = connection
+                    self._run(intro_id)
+                return
+            except DBAPIError as exc:
+                if not exc.connection_invalidated or attempt == 2:
+                    raise
+                log.warning("intro_id=%s database connection lost; going on", intro_id)
             finally:
                 self._held.connection = None
 

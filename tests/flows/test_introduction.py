@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
+import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from bot.flows import introduction
@@ -222,3 +225,31 @@ def test_a_profile_is_fetched_again_once_older_than_its_ttl(make_bot, fake, monk
     intros = bot.wait_idle()
     assert [i.status for i in intros] == [IntroStatus.DONE] * 3
     assert "with Alexandra Account." in fake.channel_by_name("care-gamma-ltd").topic
+
+
+def test_a_database_connection_lost_mid_run_is_replaced(bot, fake):
+    """A run holds one connection. If the database drops it (a restart, a failover) while
+    the run waits on Slack, the run goes on with a new one, not when its lease runs out."""
+    if bot.engine.dialect.name != "postgresql":
+        pytest.skip("a database server that can drop connections: PostgreSQL")
+    make_member(bot.engine, "U_ENG")
+    hung = fake.hang("conversations.setTopic")
+    bot.command(NOW)
+    deadline = time.monotonic() + 10
+    while not fake.calls_to("conversations.setTopic"):  # the run waits on Slack
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with bot.engine.connect() as connection:  # every other connection to this database
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    hung.set()
+
+    [intro] = bot.wait_idle()
+    assert intro.status == IntroStatus.DONE, intro.last_error
+    assert len(fake.calls_to("conversations.create")) == 1
+    channel = fake.channel_by_name("care-acme-corp")
+    assert channel is not None and len(fake.messages(channel.id)) == 1  # one welcome
