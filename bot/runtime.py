@@ -33,9 +33,8 @@ class Runtime:
 def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = False) -> Runtime:
     engine = make_engine(settings.database_url)
     if settings.database_url.startswith("sqlite"):
-        migrate_if_needed(
-            settings.database_url
-        )  # embedded default: zero set-up; PostgreSQL uses `release`
+        # The embedded default needs no set-up; PostgreSQL migrates in the Procfile's `release`.
+        migrate_if_needed(settings.database_url)
     client = make_client(settings)
     worker = (
         Worker(

@@ -367,9 +367,7 @@ class IntroductionRunner:
             candidates.insert(0, intro.channel_name)
         for name in candidates:
             with session_scope(self.db) as session:
-                mine = session.get(Introduction, intro_id)
-                assert mine is not None
-                if not crud.claim_channel_name(session, intro=mine, name=name):
+                if not crud.claim_channel_name(session, intro=intro, name=name):
                     continue
             created = try_call(
                 "channel",
