@@ -108,6 +108,8 @@ class Prospect:
 
 
 def prospects_of(session: Session, *, user_id: str, now: datetime) -> list[Prospect]:
+    """Three statements however many prospects: their invitations and waiting questions
+    are counted per deal and per introduction, not read one prospect at a time."""
     rows = session.exec(
         select(Introduction, Deal)
         .join(Deal, col(Deal.id) == Introduction.deal_id)
@@ -116,19 +118,29 @@ def prospects_of(session: Session, *, user_id: str, now: datetime) -> list[Prosp
         .order_by(col(Deal.close_date).is_(None), col(Deal.close_date), col(Deal.id))
         .limit(MAX_ROWS)
     ).all()
+    if not rows:
+        return []
+    invites: dict[int, dict[str, int]] = {}
+    for deal_id, state, count in session.exec(
+        select(Contact.deal_id, Contact.invite_state, func.count())
+        .where(col(Contact.deal_id).in_([deal.id for _, deal in rows]))
+        .group_by(col(Contact.deal_id), col(Contact.invite_state))
+    ):
+        invites.setdefault(deal_id, {})[state] = count
+    waiting = {
+        intro_id: (count, oldest)
+        for intro_id, count, oldest in session.exec(
+            select(ResponseClock.introduction_id, func.count(), func.min(ResponseClock.started_at))
+            .where(col(ResponseClock.introduction_id).in_([intro.id for intro, _ in rows]))
+            .where(col(ResponseClock.answered_at).is_(None))
+            .group_by(col(ResponseClock.introduction_id))
+        )
+    }
     found = []
     for intro, deal in rows:
-        invites: dict[str, int] = {}
-        for contact in session.exec(select(Contact).where(Contact.deal_id == deal.id)):
-            invites[contact.invite_state] = invites.get(contact.invite_state, 0) + 1
-        waiting = session.exec(
-            select(ResponseClock.started_at)
-            .where(ResponseClock.introduction_id == intro.id)
-            .where(col(ResponseClock.answered_at).is_(None))
-            .order_by(col(ResponseClock.started_at))
-        ).all()
-        oldest = int((now - waiting[0]).total_seconds() // 60) if waiting else None
-        found.append(Prospect(deal, intro, invites, len(waiting), oldest))
+        count, oldest = waiting.get(intro.id or 0, (0, None))
+        minutes = int((now - oldest).total_seconds() // 60) if oldest else None
+        found.append(Prospect(deal, intro, invites.get(deal.id or 0, {}), count, minutes))
     return found
 
 

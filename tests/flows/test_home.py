@@ -8,9 +8,10 @@ from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import event
 from sqlmodel import Session
 
-from bot.flows.home import percentile
+from bot.flows.home import home_view, percentile
 from bot.models import (
     Contact,
     Introduction,
@@ -165,6 +166,47 @@ def test_someone_with_nothing_sees_only_the_team(bot):
 def test_an_empty_team_has_no_figures_yet(bot):
     home = opened(bot, "U_ENG")
     assert "no answered questions yet" in home and "no won deals yet" in home
+
+
+def add_prospects(engine, start: int, stop: int) -> None:
+    """Open introductions for U_ENG, each with two contacts and `n % 3` questions waiting."""
+    now = utcnow()
+    for n in range(start, stop):
+        deal = make_deal(engine, f"P-{n}", company=f"Prospect {n}")
+        with Session(engine) as session:
+            intro = Introduction(
+                deal_id=deal.id, status=IntroStatus.DONE, channel_id=f"C_P{n}",
+                engineer_user_id="U_ENG", finished_at=now,
+            )  # fmt: skip
+            session.add(intro)
+            session.add(Contact(deal_id=deal.id, email=f"a@p{n}.example", invite_state="sent"))
+            session.add(Contact(deal_id=deal.id, email=f"b@p{n}.example", invite_state="sent"))
+            session.flush()
+            for q in range(n % 3):
+                session.add(
+                    ResponseClock(
+                        introduction_id=intro.id, channel_id=f"C_P{n}", message_ts=f"{n}.{q}",
+                        started_at=now - timedelta(minutes=5 * (q + 1)),
+                    )
+                )  # fmt: skip
+            session.commit()
+
+
+def test_a_home_issues_the_same_statements_for_one_prospect_and_twenty(engine, settings):
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    counts, texts = [], []
+    for start, stop in ((0, 1), (1, 20)):
+        add_prospects(engine, start, stop)
+        statements.clear()
+        with Session(engine) as session:
+            view = home_view(session, user_id="U_ENG", settings=settings)
+        counts.append(len(statements))
+        texts.append(json.dumps(view["blocks"]))
+    assert counts[0] == counts[1], statements
+    assert "*Prospect 19*" in texts[1] and "invitations: 2 sent" in texts[1]
+    assert texts[1].count("*2 questions waiting* (oldest 10 min)") == 6  # n % 3 == 2
+    assert texts[1].count("*1 question waiting* (oldest 5 min)") == 7
 
 
 def test_percentile_is_nearest_rank():
