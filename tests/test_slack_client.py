@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 
 from bot.config import Settings
 from bot.emulator import FakeSlack
-from bot.slack.client import RateLimitedWebClient, make_client, retry_after_seconds
+from bot.slack.client import RateLimitedWebClient, make_client, retry_after_seconds, send_dm
 from tests.conftest import TOKEN
 
 
@@ -48,3 +49,14 @@ def test_retry_after_values_that_cannot_be_believed_mean_one_second() -> None:
     assert retry_after_seconds("0.25") == 0.25
     for nonsense in (None, "", "soon", "-3", "nan", "inf", "1e9"):
         assert retry_after_seconds(nonsense) == 1.0
+
+
+def test_a_dm_channel_is_opened_once_per_person(fake: FakeSlack) -> None:
+    client = make_client(Settings(slack_bot_token=TOKEN, slack_api_url=fake.url))
+    for user, text in (("U_ENG", "one"), ("U_AE", "two"), ("U_ENG", "three")):
+        send_dm("notify", client, user, text=text, blocks=None)
+    copied = copy.deepcopy(client)  # as Bolt hands a lazy listener its own client
+    send_dm("notify", copied, "U_AE", text="four", blocks=None)
+    assert [c.args["users"] for c in fake.calls_to("conversations.open")] == ["U_ENG", "U_AE"]
+    assert [m["text"] for m in fake.dm_messages("U_ENG")] == ["one", "three"]
+    assert [m["text"] for m in fake.dm_messages("U_AE")] == ["two", "four"]

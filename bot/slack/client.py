@@ -138,12 +138,22 @@ class SharedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
+class DmChannels(dict[str, str]):
+    """The bot's DM channel with each person it has written to. Slack keeps one id per
+    pair for good, so opening it before every message was a wasted `conversations.open`
+    (two per introduction: the brief and the AE's note)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DmChannels:
+        return self  # shared on purpose, like RateLimits
+
+
 class RateLimitedWebClient(WebClient):
     """A WebClient that waits, before each call, for its method's shared `Retry-After`."""
 
     def __init__(self, *args: Any, limits: RateLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
+        self.dm_channels = DmChannels()
 
     def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
         with self.limits.turn(api_method):
@@ -186,8 +196,14 @@ def call(step: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
 
 
 def open_dm(step: str, client: WebClient, user_id: str) -> str:
-    """The id of the bot's DM with a person (opened if need be)."""
-    return str(call(step, client.conversations_open, users=user_id)["channel"]["id"])
+    """The id of the bot's DM with a person: opened once per process (if need be)."""
+    known: DmChannels | None = getattr(client, "dm_channels", None)
+    if known is not None and user_id in known:
+        return known[user_id]
+    channel = str(call(step, client.conversations_open, users=user_id)["channel"]["id"])
+    if known is not None:
+        known[user_id] = channel
+    return channel
 
 
 def send_dm(
