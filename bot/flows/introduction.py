@@ -173,7 +173,7 @@ class IntroductionRunner:
         for attempt in (1, 2):
             try:
                 with self.engine.connect() as connection:
-                    self._held.connection = connection
+                    self._held.connection, self._held.renewed = connection, None
                     self._run(intro_id)
                 return
             except DBAPIError as exc:
@@ -262,13 +262,23 @@ class IntroductionRunner:
         )
 
     def _hold_lease(self, session: Session, intro_id: int) -> None:
-        """Renew our lease, or stop if it is no longer ours."""
+        """Renew our lease once half of it has gone by, or stop if it is no longer ours.
+
+        While more than half is left nobody can take it (a claim needs it expired, and
+        only its owner touches a running introduction), so a renewal before every step
+        was a write per step for nothing; the first step of a run always renews.
+        """
+        now = time.monotonic()
+        renewed = getattr(self._held, "renewed", None)
+        if renewed is not None and now - renewed < self.lease_seconds / 2:
+            return
         until = utcnow() + timedelta(seconds=self.lease_seconds)
-        renewed = session.connection().execute(
+        held = session.connection().execute(
             _HOLD_LEASE, {"b_id": intro_id, "b_owner": self.owner, "b_until": until}
         )
-        if renewed.rowcount != 1:  # type: ignore[attr-defined]
+        if held.rowcount != 1:  # type: ignore[attr-defined]
             raise LeaseLost
+        self._held.renewed = now
 
     def _load(self, intro_id: int) -> tuple[Introduction, Deal]:
         with session_scope(self.db) as session:
@@ -694,13 +704,14 @@ class IntroductionRunner:
         with session_scope(self.db) as session:
             if done is not None:
                 self._record_done(session, intro_id, done)
-            self._hold_lease(session, intro_id)
             intro = session.get(Introduction, intro_id)
             assert intro is not None
             people = (intro.engineer_user_id, intro.backup_user_id, intro.ae_user_id)
-            self._release(
+            released = self._release(
                 session, intro_id, status=IntroStatus.DONE, last_error=None, finished_at=utcnow()
             )
+            if not released:  # another worker took over: it records the end
+                raise LeaseLost
         log.info("intro_id=%s done", intro_id)
         if self.homes is not None:
             self.homes.mark(people)  # published by the worker, debounced
@@ -765,9 +776,11 @@ class IntroductionRunner:
     def _dm(self, user_id: str, message: Message) -> None:
         send_dm("notify", self.client, user_id, text=message.text, blocks=message.blocks)
 
-    def _release(self, session: Session, intro_id: int, **values: Any) -> None:
-        session.execute(
+    def _release(self, session: Session, intro_id: int, **values: Any) -> bool:
+        """Give the lease up with these changes; False when it was no longer ours."""
+        result = session.execute(
             update(Introduction)
             .where(col(Introduction.id) == intro_id, col(Introduction.lease_owner) == self.owner)
             .values(lease_owner=None, lease_until=None, **values)
         )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter
 
@@ -253,3 +254,31 @@ def test_a_database_connection_lost_mid_run_is_replaced(bot, fake):
     assert len(fake.calls_to("conversations.create")) == 1
     channel = fake.channel_by_name("care-acme-corp")
     assert channel is not None and len(fake.messages(channel.id)) == 1  # one welcome
+
+
+def test_a_worker_whose_lease_ran_out_stops_and_the_next_finishes_once(make_bot, fake, caplog):
+    """A step outlives the lease (a hung Slack call): another worker takes the introduction
+    over; when the call returns, the first finds its lease gone at its next step and stops,
+    so nothing is done twice. (A lease is renewed only once half of it has gone by.)"""
+    first = make_bot(lease_seconds=1)
+    make_member(first.engine, "U_ENG")
+    hung = fake.hang("conversations.setTopic")
+    first.command(NOW)
+    deadline = time.monotonic() + 10
+    while not fake.calls_to("conversations.setTopic"):  # the first worker waits on Slack
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    make_bot(lease_seconds=30)  # claims it once the first one's lease has run out
+    while len(fake.calls_to("conversations.setTopic")) < 2:  # ... and resumed the topic
+        assert time.monotonic() < deadline + 10
+        time.sleep(0.02)
+    hung.set()
+
+    [intro] = first.wait_idle()
+    assert intro.status == IntroStatus.DONE, intro.last_error
+    assert "lease lost" in caplog.text
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(fake.calls_to("conversations.create")) == 1
+    assert len(fake.messages(intro.channel_id)) == 1  # one welcome
+    assert len(fake.shared_invites) == 1
+    assert len(fake.dm_messages("U_ENG")) == 1 and len(fake.dm_messages("U_AE")) == 1
