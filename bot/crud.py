@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, union, update
+from sqlalchemy import Row, Table, Update, bindparam, func, union, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.models import (
     CareMember,
@@ -21,6 +22,40 @@ from bot.models import (
 )
 
 OPEN_STATUSES = (IntroStatus.PENDING, IntroStatus.RUNNING, IntroStatus.DONE)
+
+
+def update_row(
+    session: Session,
+    model: type[SQLModel],
+    row_id: int | None,
+    /,
+    *,
+    where: Mapping[str, Any] | None = None,
+    **values: Any,
+) -> int:
+    """Set `values` on the row with this id (and, with `where`, only while those columns
+    hold those values, never None); returns how many rows changed (0 or 1).
+
+    A prebuilt Core statement on the session's connection: built through the ORM, each
+    UPDATE cost its building, cache key and bulk-update evaluation, more than running it
+    (bench/README.md, bulk introductions). Objects already loaded in the session are not
+    refreshed: read after writing.
+    """
+    where = where or {}
+    statement = _update_row(model.__table__, tuple(values), tuple(where))  # type: ignore[attr-defined]
+    params: dict[str, Any] = {"w_id": row_id}
+    params |= {f"w_{name}": value for name, value in where.items()}
+    params |= {f"v_{name}": value for name, value in values.items()}
+    return int(session.connection().execute(statement, params).rowcount)  # type: ignore[attr-defined]
+
+
+@cache
+def _update_row(table: Table, columns: tuple[str, ...], match: tuple[str, ...]) -> Update:
+    return (
+        update(table)
+        .where(table.c.id == bindparam("w_id"), *(table.c[c] == bindparam(f"w_{c}") for c in match))
+        .values({c: bindparam(f"v_{c}") for c in columns})
+    )
 
 
 def get_deal(session: Session, *, crm_id: str) -> Deal | None:
@@ -131,11 +166,7 @@ def claim_channel_name(session: Session, *, intro: Introduction, name: str) -> b
         return True
     try:
         with session.begin_nested():
-            session.execute(
-                update(Introduction)
-                .where(col(Introduction.id) == intro.id)
-                .values(channel_name=name)
-            )
+            update_row(session, Introduction, intro.id, channel_name=name)
     except IntegrityError:
         return False
     intro.channel_name = name

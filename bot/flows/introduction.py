@@ -309,11 +309,10 @@ class IntroductionRunner:
         ae = (self._lookup(deal.owner_email) if deal.owner_email else None) or deal.registered_by
         ae = ae or intro.requested_by
         with session_scope(self.db) as session:
-            session.execute(
-                update(Introduction)
-                .where(col(Introduction.id) == intro.id)
-                .values(engineer_user_id=engineer, backup_user_id=backup, ae_user_id=ae)
-            )
+            crud.update_row(
+                session, Introduction, intro.id,
+                engineer_user_id=engineer, backup_user_id=backup, ae_user_id=ae,
+            )  # fmt: skip
         return f"engineer={engineer} backup={backup} ae={ae}"
 
     def _check_person(self, user_id: str, *, role: str) -> None:
@@ -421,11 +420,7 @@ class IntroductionRunner:
     def _record_channel(self, intro_id: int, channel_id: str) -> bool:
         try:
             with session_scope(self.db) as session:
-                session.execute(
-                    update(Introduction)
-                    .where(col(Introduction.id) == intro_id)
-                    .values(channel_id=channel_id)
-                )
+                crud.update_row(session, Introduction, intro_id, channel_id=channel_id)
         except IntegrityError:
             return False
         return True
@@ -506,11 +501,7 @@ class IntroductionRunner:
             message = render_external("external/welcome.j2", self.external_context(intro, deal))
             ts = self._post_once(channel, "careintro_welcome", intro_id, message, check=resumed)
             with session_scope(self.db) as session:
-                session.execute(
-                    update(Introduction)
-                    .where(col(Introduction.id) == intro_id)
-                    .values(welcome_ts=ts)
-                )
+                crud.update_row(session, Introduction, intro_id, welcome_ts=ts)
         try_call(
             "welcome",
             self.client.pins_add,
@@ -625,7 +616,7 @@ class IntroductionRunner:
         if state == InviteState.ACCEPTED:
             values["accepted_at"] = utcnow()
         with session_scope(self.db) as session:
-            session.execute(update(Contact).where(col(Contact.id) == contact_id).values(**values))
+            crud.update_row(session, Contact, contact_id, **values)
 
     def _connect_unavailable(self, intro: Introduction, deal: Deal, error: str) -> str:
         with session_scope(self.db) as session:
@@ -778,9 +769,8 @@ class IntroductionRunner:
 
     def _release(self, session: Session, intro_id: int, **values: Any) -> bool:
         """Give the lease up with these changes; False when it was no longer ours."""
-        result = session.execute(
-            update(Introduction)
-            .where(col(Introduction.id) == intro_id, col(Introduction.lease_owner) == self.owner)
-            .values(lease_owner=None, lease_until=None, **values)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        changed = crud.update_row(
+            session, Introduction, intro_id, where={"lease_owner": self.owner},
+            lease_owner=None, lease_until=None, **values,
+        )  # fmt: skip
+        return changed == 1
