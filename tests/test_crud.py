@@ -16,14 +16,19 @@ def test_update_row_changes_one_row_only_while_its_conditions_hold(engine):
         session.add(mine)
         session.commit()
         intro_id = mine.id
+
+    def update(session, row_id=intro_id, **kwargs) -> int:
+        return crud.update_row(session, Introduction, row_id, **kwargs)
+
     with Session(engine) as session:
-        assert crud.update_row(session, Introduction, intro_id, where={"lease_owner": "you"},
-                               status=IntroStatus.DONE) == 0  # fmt: skip
-        assert crud.update_row(session, Introduction, intro_id, where={"lease_owner": "me"},
-                               status=IntroStatus.DONE, lease_owner=None) == 1  # fmt: skip
-        assert crud.update_row(session, Introduction, 9999, welcome_ts="1.2") == 0
+        assert update(session, where={"lease_owner": "you"}, status=IntroStatus.DONE) == 0
+        assert update(session, where={"lease_owner": "me"}, lease_owner=None, status="done") == 1
+        assert update(session, row_id=9999, welcome_ts="1.2") == 0
+        assert update(session, where={"welcome_ts": None}, channel_name="care-acme") == 1
+        assert update(session, where={"lease_owner": "me"}, welcome_ts="1.2") == 0  # None now
         session.commit()
     with Session(engine) as session:
         intro = session.get(Introduction, intro_id)
         assert intro is not None
         assert (intro.status, intro.lease_owner, intro.welcome_ts) == ("done", None, None)
+        assert intro.channel_name == "care-acme"

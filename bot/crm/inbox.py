@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -53,12 +53,10 @@ def process_pending(engine: Engine, *, settings: Settings, wake: Callable[[], No
     applied = queued = 0
     for event_id in ids:
         with session_scope(engine) as session:
-            claimed = session.execute(
-                update(CrmEvent)
-                .where(col(CrmEvent.id) == event_id, col(CrmEvent.processed_at).is_(None))
-                .values(processed_at=utcnow())
-            )  # fmt: skip
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            claimed = crud.update_row(
+                session, CrmEvent, event_id, where={"processed_at": None}, processed_at=utcnow()
+            )
+            if not claimed:  # another worker has it
                 continue
             event = session.get(CrmEvent, event_id)
             assert event is not None
