@@ -91,13 +91,6 @@ REASONS = {
 # The bookkeeping every step does, built once and run as Core statements on the session's
 # connection: the ORM's per-statement work (building, cache keys, bulk-update evaluation,
 # unit of work) was most of a worker's CPU in the bulk benchmark (bench/README.md).
-_HOLD_LEASE = (
-    update(Introduction)
-    .where(col(Introduction.id) == bindparam("b_id"))
-    .where(col(Introduction.lease_owner) == bindparam("b_owner"))
-    .where(col(Introduction.status) == IntroStatus.RUNNING)
-    .values(lease_until=bindparam("b_until"))
-)
 _INTRO_AND_DEAL = (
     select(Introduction, Deal)
     .join(Deal, col(Deal.id) == col(Introduction.deal_id))
@@ -272,11 +265,12 @@ class IntroductionRunner:
         renewed = getattr(self._held, "renewed", None)
         if renewed is not None and now - renewed < self.lease_seconds / 2:
             return
-        until = utcnow() + timedelta(seconds=self.lease_seconds)
-        held = session.connection().execute(
-            _HOLD_LEASE, {"b_id": intro_id, "b_owner": self.owner, "b_until": until}
-        )
-        if held.rowcount != 1:  # type: ignore[attr-defined]
+        held = crud.update_row(
+            session, Introduction, intro_id,
+            where={"lease_owner": self.owner, "status": IntroStatus.RUNNING},
+            lease_until=utcnow() + timedelta(seconds=self.lease_seconds),
+        )  # fmt: skip
+        if held != 1:
             raise LeaseLost
         self._held.renewed = now
 
