@@ -134,9 +134,7 @@ class EventProcessor:
             log.exception("slack_event=%s type=%s failed", row_id, event.get("type"))
             error = f"{type(exc).__name__}: {exc}"[:500]
         with session_scope(self.engine) as session:
-            session.execute(
-                update(SlackEvent).where(col(SlackEvent.id) == row_id).values(error=error)
-            )
+            crud.update_row(session, SlackEvent, row_id, error=error)
 
     def _handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         kind = event.get("type")

@@ -706,11 +706,7 @@ def _claim(engine: Engine, reminder: Reminder, *, stale_before: datetime) -> int
 
 def _settle(engine: Engine, claim_id: int, ts: str | None) -> None:
     with session_scope(engine) as session:
-        session.execute(
-            update(ReminderSent)
-            .where(col(ReminderSent.id) == claim_id)
-            .values(sent_at=utcnow(), message_ts=ts)
-        )
+        crud.update_row(session, ReminderSent, claim_id, sent_at=utcnow(), message_ts=ts)
 
 
 def _failed(engine: Engine, claim_id: int, reminder: Reminder, exc: SlackStepError) -> None:

@@ -207,13 +207,10 @@ class ResponseWatch:
                 if Decimal(clock.message_ts) >= Decimal(ts):
                     continue
                 seconds = int((at - clock.started_at).total_seconds())
-                done = session.execute(
-                    update(ResponseClock)
-                    .where(col(ResponseClock.id) == clock.id)
-                    .where(col(ResponseClock.answered_at).is_(None))
-                    .values(answered_at=at, answered_by=user_id, response_seconds=seconds)
-                )
-                stopped += done.rowcount  # type: ignore[attr-defined]
+                stopped += crud.update_row(
+                    session, ResponseClock, clock.id, where={"answered_at": None},
+                    answered_at=at, answered_by=user_id, response_seconds=seconds,
+                )  # fmt: skip
         if stopped:
             log.info("channel=%s %s clock(s) answered by %s", channel, stopped, user_id)
         return bool(stopped)
@@ -258,13 +255,11 @@ class ResponseWatch:
     def _alert(self, clock_id: int | None, level: str, column: Any, now: datetime) -> int:
         """Claim, then DM; a failed DM gives the claim back so the next poll tries again."""
         with session_scope(self.engine) as session:
-            claimed = session.execute(
-                update(ResponseClock)
-                .where(col(ResponseClock.id) == clock_id)
-                .where(col(column).is_(None), col(ResponseClock.answered_at).is_(None))
-                .values({column.key: now})
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            claimed = crud.update_row(
+                session, ResponseClock, clock_id,
+                where={column.key: None, "answered_at": None}, **{column.key: now},
+            )  # fmt: skip
+            if not claimed:
                 return 0
             clock = session.get(ResponseClock, clock_id)
             intro = session.get(Introduction, clock.introduction_id) if clock else None
@@ -277,10 +272,8 @@ class ResponseWatch:
         except SlackStepError as exc:
             log.warning("clock_id=%s %s alert failed, retrying later: %s", clock_id, level, exc)
             with session_scope(self.engine) as session:
-                session.execute(
-                    update(ResponseClock)
-                    .where(col(ResponseClock.id) == clock_id, col(column) == now)
-                    .values({column.key: None})
+                crud.update_row(
+                    session, ResponseClock, clock_id, where={column.key: now}, **{column.key: None}
                 )
             return 0
         log.info("clock_id=%s %s alerted user=%s", clock_id, level, person)
