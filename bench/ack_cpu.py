@@ -1,11 +1,12 @@
-"""1b. Where a `status` ack's CPU goes: the WSGI apps called in-process, one thread.
+"""1b. Where a `status` ack's CPU goes: the WSGI apps called in-process, one caller.
 
-No server, no sockets, no other threads: each row is the CPU (`time.process_time`) of one
-call of the signed `/introduce-care status` request, averaged over `--requests`, after a
-warm-up. It splits what `ack_latency.py` measures under load into the framework (bare
-Bolt: Flask adapter, signature check, an ack-only listener) and CareIntro's own work
-(parse, one session, the status query, the rendered answer), and counts the database
-round trips that work makes.
+No server, no sockets, no concurrent requests: each row is the CPU (`time.process_time`,
+every thread of this process) of one call of the signed `/introduce-care status`
+request, averaged over `--requests`, after a warm-up. It splits what `ack_latency.py`
+measures under load into the framework (bare Bolt: Flask adapter, signature check, an
+ack-only listener) and CareIntro's own work (parse, one session, the status query, the
+rendered answer), and counts the SQL statements that work sends (BEGIN, COMMIT and the
+pool's pre-ping are not counted).
 
     python bench/ack_cpu.py [--requests 3000] [--db sqlite,postgresql]
 """
@@ -14,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event
+from werkzeug.test import EnvironBuilder
 
 from bench._common import (
     CALLER,
@@ -40,28 +40,16 @@ from bench.bare_bolt_app import build as build_bare
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def environ(path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "3000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-    }
-    for name, value in headers.items():
-        key = name.upper().replace("-", "_")
-        env[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
-    return env
+def status_environ() -> dict[str, Any]:
+    """The WSGI environ of the signed request, built once; each call gets a fresh body."""
+    path, body, headers = status_command()
+    return EnvironBuilder(path=path, method="POST", data=body, headers=headers).get_environ()
 
 
-def call(app: Wsgi) -> None:
+def call(app: Wsgi, base: dict[str, Any]) -> None:
     statuses: list[str] = []
-    answer = app(environ(*status_command()), lambda status, *_: statuses.append(status))
+    env = {**base, "wsgi.input": io.BytesIO(base["wsgi.input"].getvalue())}
+    answer = app(env, lambda status, *_: statuses.append(status))
     b"".join(answer)
     close = getattr(answer, "close", None)
     if close:
@@ -97,6 +85,7 @@ def bench_db(kind: str, requests: int, api_url: str) -> list[list[object]]:
         careintro = create_web_app(runtime.bolt, runtime.engine, settings, lambda: None)
         bare = build_bare(api_url)
         parsed = commands.parse("status")
+        base = status_environ()
 
         def status_work() -> None:
             with session_scope(runtime.engine) as session:
@@ -112,8 +101,8 @@ def bench_db(kind: str, requests: int, api_url: str) -> list[list[object]]:
         event.remove(runtime.engine, "before_cursor_execute", count)
         statements = len(executed)
         rows = []
-        bare_ms = cpu_ms(lambda: call(bare), requests)
-        careintro_ms = cpu_ms(lambda: call(careintro), requests)
+        bare_ms = cpu_ms(lambda: call(bare, base), requests)
+        careintro_ms = cpu_ms(lambda: call(careintro, base), requests)
         work_ms = cpu_ms(status_work, requests)
         rows.append([kind, "bare Bolt, whole request", f"{bare_ms:.3f}", "1.00x", "-"])
         rows.append([kind, "CareIntro, whole request", f"{careintro_ms:.3f}",
@@ -129,7 +118,6 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--db", default="sqlite,postgresql")
     args = parser.parse_args()
-    os.environ["CAREINTRO_ENV_FILE"] = "/nonexistent.env"
     rows: list[list[object]] = []
     with fake_slack() as slack:
         for kind in args.db.split(","):
@@ -137,7 +125,7 @@ def main() -> None:
                 print("PostgreSQL not reachable: skipped")
                 continue
             rows += bench_db(kind, args.requests, slack.url)
-    print(f"# CPU of one `/introduce-care status` request, in-process, one thread ({machine()})")
+    print(f"# CPU of one `/introduce-care status` request, in-process, one caller ({machine()})")
     print(table(["db", "what", "CPU ms/request", "vs bare", "SQL statements"], rows))
 
 
