@@ -8,6 +8,7 @@ public fields; internal ones get whatever the flow passes. Every value printed w
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -91,6 +92,11 @@ def format_money(value: Decimal | float | int | None) -> str:
     return f"{Decimal(value):,.2f}".removesuffix(".00")
 
 
+def plural(count: int, one: str, many: str) -> str:
+    """`{{ n }} {{ n | plural("invitation is", "invitations are") }}`: agreement in words."""
+    return one if count == 1 else many
+
+
 def days_until(value: date | None, today: date | None = None) -> str:
     if value is None:
         return "no close date"
@@ -137,6 +143,7 @@ def environment() -> ImmutableSandboxedEnvironment:
         date=format_date,
         money=format_money,
         days_until=days_until,
+        plural=plural,
         mrkdwn=lambda v: Mrkdwn(escape_mrkdwn(v)),
     )
     return env
@@ -216,3 +223,42 @@ def block_kit_builder_url(message: Message, *, surface: str = "message") -> str:
 
     payload = json.dumps({"blocks": message.blocks}, separators=(",", ":"))
     return f"https://app.slack.com/block-kit-builder/#{quote(payload, safe='')}"
+
+
+@cache
+def _phrasebook() -> dict[str, Template]:
+    """`templates/phrases/<room>.toml`: one-line replies and reasons, keyed `room.name`.
+
+    A whole template file for one line would be overkill, but the words still live
+    beside the other templates and are rendered (and escaped) by the same environment.
+    """
+    book: dict[str, Template] = {}
+    for folder in reversed(template_dirs()):  # the checkout's copy wins
+        for path in sorted((folder / "phrases").glob("*.toml")):
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+            for key, value in _flatten(path.stem, table):
+                book[key] = environment().from_string(value)
+    return book
+
+
+def _flatten(prefix: str, table: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            pairs += _flatten(f"{prefix}.{key}", value)
+        else:
+            pairs.append((f"{prefix}.{key}", str(value)))
+    return pairs
+
+
+def phrase(key: str, **context: Any) -> str:
+    """A one-line phrase from `templates/phrases/`; an unknown key is a bug, not a blank."""
+    return _phrasebook()[key].render(**context).strip()
+
+
+def has_phrase(key: str) -> bool:
+    return key in _phrasebook()
+
+
+def phrase_keys() -> list[str]:
+    return sorted(_phrasebook())
