@@ -7,10 +7,10 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from bot import crud
 from bot.config import Settings
 from bot.db import make_engine, session_scope
 from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock
+from bot.store.deals import get_deal
 from bot.templating import (
     ExternalContext,
     Message,
@@ -94,7 +94,7 @@ def preview(settings: Settings, template: str, *, deal_id: str | None) -> int:
     deal = sample_deal()
     if deal_id:
         with session_scope(make_engine(settings.database_url)) as session:
-            stored = crud.get_deal(session, crm_id=deal_id)
+            stored = get_deal(session, crm_id=deal_id)
             if stored is None:
                 raise SystemExit(f"careintro: no stored deal {deal_id!r}")
             deal = stored

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot import crud
 from bot.config import Settings
 from bot.db import session_scope
 from bot.emulator import FakeSlack
@@ -23,6 +22,7 @@ from bot.models import Contact, Introduction, IntroStatus
 from bot.preview import sample_deal_fields
 from bot.runtime import HttpServer, build_runtime
 from bot.slack.requests import post, signed_headers, slash_command_body
+from bot.store.deals import upsert_deal
 from bot.textview import blocks_to_text, mrkdwn_to_text
 
 SECRET = "sandbox-signing-secret"  # noqa: S105 (the emulator's, not a real secret)
@@ -81,7 +81,7 @@ def run_sandbox(*, timeout: float = 30) -> int:
 def _seed_crm_deal(engine: Any) -> None:
     """The deal as a CRM would have recorded it: internal facts the prospect never sees."""
     with session_scope(engine) as session:
-        crud.upsert_deal(session, **sample_deal_fields())
+        upsert_deal(session, **sample_deal_fields())
 
 
 def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:

@@ -15,13 +15,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from bot import crud
 from bot.config import Settings
 from bot.crm.records import DealRecord, RecordError
 from bot.crm.webhooks import InboxItem, hubspot_record
 from bot.db import session_scope
 from bot.flows import stages
 from bot.models import CrmEvent, utcnow
+from bot.store.contacts import add_contacts
+from bot.store.deals import upsert_deal
+from bot.store.rows import update_row
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -53,7 +55,7 @@ def process_pending(engine: Engine, *, settings: Settings, wake: Callable[[], No
     applied = queued = 0
     for event_id in ids:
         with session_scope(engine) as session:
-            claimed = crud.update_row(
+            claimed = update_row(
                 session, CrmEvent, event_id, where={"processed_at": None}, processed_at=utcnow()
             )
             if not claimed:  # another worker has it
@@ -84,13 +86,13 @@ def apply_event(session: Session, *, event: CrmEvent, settings: Settings) -> int
 
 def apply_record(session: Session, *, record: DealRecord, source: str, settings: Settings) -> int:
     """Upsert the deal, merge its contacts, then apply the stage rules like any change."""
-    deal = crud.upsert_deal(
+    deal = upsert_deal(
         session, crm_id=record.crm_id, company=record.company, amount=record.amount,
         close_date=record.close_date, owner_email=record.owner_email,
         engineer_email=record.engineer_email, notes=record.notes,
         watched=True if settings.auto_watch else None,
     )  # fmt: skip
-    crud.add_contacts(session, deal=deal, emails=record.contacts)
+    add_contacts(session, deal=deal, emails=record.contacts)
     if not record.stage:
         return 0
     outcome = stages.record_stage(

@@ -21,7 +21,6 @@ from sqlalchemy import Engine, and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import crud
 from bot.config import Settings
 from bot.db import session_scope
 from bot.flows.home import HomePublisher
@@ -29,6 +28,8 @@ from bot.flows.introduction import IntroductionRunner
 from bot.flows.response_watch import ResponseWatch
 from bot.models import Contact, Deal, Introduction, InviteState, SlackEvent, utcnow
 from bot.slack.client import send_dm
+from bot.store.contacts import contacts_of
+from bot.store.rows import update_row
 from bot.templating import render_internal
 from bot.text import mask_email
 
@@ -134,7 +135,7 @@ class EventProcessor:
             log.exception("slack_event=%s type=%s failed", row_id, event.get("type"))
             error = f"{type(exc).__name__}: {exc}"[:500]
         with session_scope(self.engine) as session:
-            crud.update_row(session, SlackEvent, row_id, error=error)
+            update_row(session, SlackEvent, row_id, error=error)
 
     def _handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -179,7 +180,7 @@ class EventProcessor:
         with session_scope(self.engine) as session:
             sent_next = [
                 c.email
-                for c in crud.contacts_of(session, deal_id=intro.deal_id)
+                for c in contacts_of(session, deal_id=intro.deal_id)
                 if c.invite_state == InviteState.SENT
             ]
         message = render_internal(
@@ -205,7 +206,7 @@ class EventProcessor:
         session: Session, intro: Introduction, invite: dict[str, Any]
     ) -> Contact | None:
         """By invitation id, else by the invited email."""
-        contacts = crud.contacts_of(session, deal_id=intro.deal_id)
+        contacts = contacts_of(session, deal_id=intro.deal_id)
         invite_id = invite.get("id")
         email = str(invite.get("recipient_email") or "").lower()
         return next((c for c in contacts if invite_id and c.invite_id == invite_id), None) or next(

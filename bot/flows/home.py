@@ -19,12 +19,12 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from bot import crud
 from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock, StageChange, utcnow
 from bot.slack.client import call
+from bot.store.introductions import OPEN_STATUSES
 from bot.templating import render_internal
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def prospects_of(session: Session, *, user_id: str, now: datetime) -> list[Prosp
         select(Introduction, Deal)
         .join(Deal, col(Deal.id) == Introduction.deal_id)
         .where(Introduction.engineer_user_id == user_id)
-        .where(col(Introduction.status).in_(crud.OPEN_STATUSES))
+        .where(col(Introduction.status).in_(OPEN_STATUSES))
         .order_by(col(Deal.close_date).is_(None), col(Deal.close_date), col(Deal.id))
         .limit(MAX_ROWS)
     ).all()

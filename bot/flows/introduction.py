@@ -20,7 +20,6 @@ from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import crud
 from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError, UserError
@@ -38,6 +37,15 @@ from bot.models import (
     utcnow,
 )
 from bot.slack.client import call, find_posted, open_dm, send_dm, try_call
+from bot.store.contacts import contacts_of
+from bot.store.introductions import (
+    channel_owned,
+    claim_channel_name,
+    open_introduction_counts,
+    steps_of,
+)
+from bot.store.roster import active_member, active_members
+from bot.store.rows import update_row
 from bot.templating import (
     ExternalContext,
     Message,
@@ -179,7 +187,7 @@ class IntroductionRunner:
     def _run(self, intro_id: int) -> None:
         try:
             with session_scope(self.db) as session:  # ours while we hold the lease
-                steps = {s: row.done_at is not None for s, row in crud.steps_of(
+                steps = {s: row.done_at is not None for s, row in steps_of(
                     session, intro_id=intro_id).items()}  # fmt: skip
             done: Done | None = None
             for step in STEPS:
@@ -265,7 +273,7 @@ class IntroductionRunner:
         renewed = getattr(self._held, "renewed", None)
         if renewed is not None and now - renewed < self.lease_seconds / 2:
             return
-        held = crud.update_row(
+        held = update_row(
             session, Introduction, intro_id,
             where={"lease_owner": self.owner, "status": IntroStatus.RUNNING},
             lease_until=utcnow() + timedelta(seconds=self.lease_seconds),
@@ -296,14 +304,14 @@ class IntroductionRunner:
         if not engineer:
             engineer = self._pick_from_roster()
         with session_scope(self.db) as session:
-            entry = crud.member(session, user_id=engineer)
+            entry = active_member(session, user_id=engineer)
             backup = entry.backup_user_id if entry else None
         if backup == engineer or (backup and not self._usable(backup)):
             backup = None
         ae = (self._lookup(deal.owner_email) if deal.owner_email else None) or deal.registered_by
         ae = ae or intro.requested_by
         with session_scope(self.db) as session:
-            crud.update_row(
+            update_row(
                 session, Introduction, intro.id,
                 engineer_user_id=engineer, backup_user_id=backup, ae_user_id=ae,
             )  # fmt: skip
@@ -345,8 +353,8 @@ class IntroductionRunner:
     def _pick_from_roster(self) -> str:
         """The active roster member with the fewest open introductions."""
         with session_scope(self.db) as session:
-            members: list[CareMember] = list(crud.active_members(session))
-            load = crud.open_introduction_counts(session)
+            members: list[CareMember] = list(active_members(session))
+            load = open_introduction_counts(session)
         if not members:
             raise UserError(
                 "The care roster is empty: add engineers with `/introduce-care team add @user`."
@@ -370,7 +378,7 @@ class IntroductionRunner:
             candidates.insert(0, intro.channel_name)
         for name in candidates:
             with session_scope(self.db) as session:
-                if not crud.claim_channel_name(session, intro=intro, name=name):
+                if not claim_channel_name(session, intro=intro, name=name):
                     continue
             created = try_call(
                 "channel",
@@ -405,7 +413,7 @@ class IntroductionRunner:
             for channel in page["channels"]:
                 if channel.get("name") == name:
                     with session_scope(self.db) as session:
-                        owned = crud.channel_owned(session, channel_id=channel["id"])
+                        owned = channel_owned(session, channel_id=channel["id"])
                     return None if owned or channel.get("creator") != self.bot_user_id else channel
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -414,7 +422,7 @@ class IntroductionRunner:
     def _record_channel(self, intro_id: int, channel_id: str) -> bool:
         try:
             with session_scope(self.db) as session:
-                crud.update_row(session, Introduction, intro_id, channel_id=channel_id)
+                update_row(session, Introduction, intro_id, channel_id=channel_id)
         except IntegrityError:
             return False
         return True
@@ -495,7 +503,7 @@ class IntroductionRunner:
             message = render_external("external/welcome.j2", self.external_context(intro, deal))
             ts = self._post_once(channel, "careintro_welcome", intro_id, message, check=resumed)
             with session_scope(self.db) as session:
-                crud.update_row(session, Introduction, intro_id, welcome_ts=ts)
+                update_row(session, Introduction, intro_id, welcome_ts=ts)
         try_call(
             "welcome",
             self.client.pins_add,
@@ -549,7 +557,7 @@ class IntroductionRunner:
     def _invite_next(self, intro: Introduction, deal: Deal) -> str:
         while True:
             with session_scope(self.db) as session:
-                contacts = list(crud.contacts_of(session, deal_id=deal.id))
+                contacts = list(contacts_of(session, deal_id=deal.id))
             if any(c.invite_state == InviteState.SENT for c in contacts):
                 return PENDING
             queue = [c for c in contacts if c.invite_state == InviteState.SENDING]
@@ -610,13 +618,13 @@ class IntroductionRunner:
         if state == InviteState.ACCEPTED:
             values["accepted_at"] = utcnow()
         with session_scope(self.db) as session:
-            crud.update_row(session, Contact, contact_id, **values)
+            update_row(session, Contact, contact_id, **values)
 
     def _connect_unavailable(self, intro: Introduction, deal: Deal, error: str) -> str:
         with session_scope(self.db) as session:
             waiting = [
                 c
-                for c in crud.contacts_of(session, deal_id=deal.id)
+                for c in contacts_of(session, deal_id=deal.id)
                 if c.invite_state in (InviteState.WAITING, InviteState.SENDING)
             ]
         for contact in waiting:
@@ -640,7 +648,7 @@ class IntroductionRunner:
     def _step_brief(self, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
         intro_id = intro.id or 0
         with session_scope(self.db) as session:
-            contacts = [c.email for c in crud.contacts_of(session, deal_id=deal.id)]
+            contacts = [c.email for c in contacts_of(session, deal_id=deal.id)]
         message = render_internal(
             "internal/brief.j2",
             deal=deal,
@@ -663,7 +671,7 @@ class IntroductionRunner:
         with session_scope(self.db) as session:
             contacts = [
                 c.email
-                for c in crud.contacts_of(session, deal_id=deal.id)
+                for c in contacts_of(session, deal_id=deal.id)
                 if c.invite_state != InviteState.FAILED
             ]
         message = render_internal(
@@ -763,7 +771,7 @@ class IntroductionRunner:
 
     def _release(self, session: Session, intro_id: int, **values: Any) -> bool:
         """Give the lease up with these changes; False when it was no longer ours."""
-        changed = crud.update_row(
+        changed = update_row(
             session, Introduction, intro_id, where={"lease_owner": self.owner},
             lease_owner=None, lease_until=None, **values,
         )  # fmt: skip

@@ -28,7 +28,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import crud
 from bot.config import WEEKDAYS, Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError
@@ -46,6 +45,9 @@ from bot.models import (
     utcnow,
 )
 from bot.slack.client import call, find_posted, open_dm
+from bot.store.deals import get_deal
+from bot.store.introductions import request_introduction
+from bot.store.rows import update_row
 from bot.templating import Message, environment, render_internal
 
 log = logging.getLogger(__name__)
@@ -706,7 +708,7 @@ def _claim(engine: Engine, reminder: Reminder, *, stale_before: datetime) -> int
 
 def _settle(engine: Engine, claim_id: int, ts: str | None) -> None:
     with session_scope(engine) as session:
-        crud.update_row(session, ReminderSent, claim_id, sent_at=utcnow(), message_ts=ts)
+        update_row(session, ReminderSent, claim_id, sent_at=utcnow(), message_ts=ts)
 
 
 def _failed(engine: Engine, claim_id: int, reminder: Reminder, exc: SlackStepError) -> None:
@@ -752,10 +754,10 @@ class ReminderTask:
 
 def introduce_from_reminder(session: Session, *, crm_id: str, user_id: str) -> Reply:
     """The AE pressed "Introduce now" in their reminder: record the introduction."""
-    deal = crud.get_deal(session, crm_id=crm_id)
+    deal = get_deal(session, crm_id=crm_id)
     if deal is None:
         return Reply(f"I don't know deal {crm_id} any more; nothing was started.")
-    intro, queued = crud.request_introduction(
+    intro, queued = request_introduction(
         session, deal=deal, source="reminder", requested_by=user_id
     )
     name = deal.company or deal.crm_id

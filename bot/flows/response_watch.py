@@ -25,13 +25,14 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import crud
 from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.flows.home import HomePublisher, percentile
 from bot.models import Introduction, ResponseClock, utcnow
 from bot.slack.client import call, find_posted, open_dm, try_call
+from bot.store.contacts import contacts_of
+from bot.store.rows import update_row
 from bot.templating import render_internal
 from bot.text import Mrkdwn
 
@@ -135,9 +136,7 @@ class ResponseWatch:
             ).first()
             if intro is None:
                 return None
-            emails = frozenset(
-                c.email.lower() for c in crud.contacts_of(session, deal_id=intro.deal_id)
-            )
+            emails = frozenset(c.email.lower() for c in contacts_of(session, deal_id=intro.deal_id))
         user_id = event.get("user") or ""
         needs_lookup = user_id and not event.get("bot_id") and (emails or not _team(event))
         user = self._user(user_id) if needs_lookup else None
@@ -207,7 +206,7 @@ class ResponseWatch:
                 if Decimal(clock.message_ts) >= Decimal(ts):
                     continue
                 seconds = int((at - clock.started_at).total_seconds())
-                stopped += crud.update_row(
+                stopped += update_row(
                     session, ResponseClock, clock.id, where={"answered_at": None},
                     answered_at=at, answered_by=user_id, response_seconds=seconds,
                 )  # fmt: skip
@@ -255,7 +254,7 @@ class ResponseWatch:
     def _alert(self, clock_id: int | None, level: str, column: Any, now: datetime) -> int:
         """Claim, then DM; a failed DM gives the claim back so the next poll tries again."""
         with session_scope(self.engine) as session:
-            claimed = crud.update_row(
+            claimed = update_row(
                 session, ResponseClock, clock_id,
                 where={column.key: None, "answered_at": None}, **{column.key: now},
             )  # fmt: skip
@@ -272,7 +271,7 @@ class ResponseWatch:
         except SlackStepError as exc:
             log.warning("clock_id=%s %s alert failed, retrying later: %s", clock_id, level, exc)
             with session_scope(self.engine) as session:
-                crud.update_row(
+                update_row(
                     session, ResponseClock, clock_id, where={column.key: now}, **{column.key: None}
                 )
             return 0

@@ -12,12 +12,20 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot import commands as c
-from bot import crud
 from bot.config import Settings
 from bot.exceptions import UsageError, UserError
 from bot.flows import stages
 from bot.flows.response_watch import questions_of
 from bot.models import Deal, Introduction, IntroStatus, Person
+from bot.store.contacts import add_contacts, contacts_of
+from bot.store.deals import deals_for_user, get_deal, upsert_deal
+from bot.store.introductions import (
+    introduction_of,
+    open_introduction_counts,
+    request_introduction,
+    steps_of,
+)
+from bot.store.roster import active_members, add_member, remove_member
 from bot.templating import render_internal
 
 MAX_NOTES = 3000
@@ -62,15 +70,15 @@ def introduce(
     session: Session, *, request: c.Introduce, user_id: str, settings: Settings, notes: str = ""
 ) -> Reply:
     """`now` and `watch` (and the modal): record the deal; `now` queues the introduction."""
-    if not request.engineer and not crud.active_members(session):
-        existing = crud.get_deal(session, crm_id=request.deal_id)
+    if not request.engineer and not active_members(session):
+        existing = get_deal(session, crm_id=request.deal_id)
         if not (existing and (existing.engineer_user_id or existing.engineer_email)):
             raise UsageError(
                 "Name the engineer (@someone): the care roster is empty. "
                 "Add engineers with `/introduce-care team add @user`."
             )
-    is_new = crud.get_deal(session, crm_id=request.deal_id) is None
-    deal = crud.upsert_deal(
+    is_new = get_deal(session, crm_id=request.deal_id) is None
+    deal = upsert_deal(
         session,
         crm_id=request.deal_id,
         company=request.company,
@@ -81,7 +89,7 @@ def introduce(
     )
     if deal.registered_by is None:
         deal.registered_by = user_id
-    crud.add_contacts(session, deal=deal, emails=request.contacts)
+    add_contacts(session, deal=deal, emails=request.contacts)
     name = deal.company or deal.crm_id
     if request.mode == "watch":
         intro = stages.apply_current_stage(session, deal=deal, settings=settings, user_id=user_id)
@@ -95,9 +103,7 @@ def introduce(
             f"Watching {name} ({deal.crm_id}). The introduction starts by itself when "
             "its stage becomes pre-close."
         )
-    intro, queued = crud.request_introduction(
-        session, deal=deal, source="now", requested_by=user_id
-    )
+    intro, queued = request_introduction(session, deal=deal, source="now", requested_by=user_id)
     if not queued:
         return Reply(_already(intro, name, deal.crm_id))
     return Reply(
@@ -128,17 +134,17 @@ def set_stage(
 
 def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
     if crm_id is None:
-        rows = crud.deals_for_user(session, user_id=user_id)
+        rows = deals_for_user(session, user_id=user_id)
         message = render_internal("internal/status_list.j2", rows=rows)
         return Reply(message.text, message.blocks)
     deal = _known_deal(session, crm_id)
-    intro = crud.introduction_of(session, deal_id=deal.id)
+    intro = introduction_of(session, deal_id=deal.id)
     message = render_internal(
         "internal/status.j2",
         deal=deal,
         intro=intro,
-        steps=crud.steps_of(session, intro_id=intro.id) if intro else {},
-        contacts=crud.contacts_of(session, deal_id=deal.id),
+        steps=steps_of(session, intro_id=intro.id) if intro else {},
+        contacts=contacts_of(session, deal_id=deal.id),
         history=stages.history_of(session, deal=deal),
         questions=questions_of(session, intro_id=intro.id) if intro else None,
     )
@@ -151,12 +157,12 @@ def team_change(
     if settings.admins and user_id not in settings.admins:
         raise UserError("Only care admins (CARE_ADMINS) can change the care roster.")
     if isinstance(command, c.TeamRemove):
-        if not crud.remove_member(session, user_id=command.user_id):
+        if not remove_member(session, user_id=command.user_id):
             raise UserError(f"<@{command.user_id}> is not on the care roster.")
         return Reply(
             f"<@{command.user_id}> is off the care roster. Their introductions stay theirs."
         )
-    _, created = crud.add_member(
+    _, created = add_member(
         session, user_id=command.user_id, backup_id=command.backup_id, added_by=user_id
     )
     backup = f" with <@{command.backup_id}> as backup" if command.backup_id else ""
@@ -165,8 +171,8 @@ def team_change(
 
 
 def team_list(session: Session) -> Reply:
-    members = crud.active_members(session)
-    load = crud.open_introduction_counts(session)
+    members = active_members(session)
+    load = open_introduction_counts(session)
     message = render_internal("internal/team_list.j2", members=members, load=load)
     return Reply(message.text, message.blocks)
 
@@ -179,7 +185,7 @@ def set_reminders(session: Session, *, user_id: str, on: bool) -> None:
 
 
 def _known_deal(session: Session, crm_id: str) -> Deal:
-    deal = crud.get_deal(session, crm_id=crm_id)
+    deal = get_deal(session, crm_id=crm_id)
     if deal is None:
         raise UsageError(f"I don't know deal {crm_id}. Register it with `now` or `watch` first.")
     return deal

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from bot import crud
 from bot.config import Settings
 from bot.models import Deal, Introduction, IntroStatus, StageChange
+from bot.store.introductions import introduction_of, request_introduction, steps_of
 from bot.text import clean_value, normalise_stage
 
 
@@ -68,7 +68,7 @@ def apply_current_stage(
 ) -> Introduction | None:
     """When a deal starts being watched at a pre-close or won stage, act as if it just moved."""
     outcome = effect(session, deal=deal, settings=settings, user_id=user_id)
-    return crud.introduction_of(session, deal_id=deal.id) if outcome.queued else None
+    return introduction_of(session, deal_id=deal.id) if outcome.queued else None
 
 
 def effect(session: Session, *, deal: Deal, settings: Settings, user_id: str | None) -> Outcome:
@@ -76,17 +76,15 @@ def effect(session: Session, *, deal: Deal, settings: Settings, user_id: str | N
         return Outcome("The deal is not watched, so nothing else happens.")
     stage = deal.stage
     if stage in settings.preclose_stages:
-        _, queued = crud.request_introduction(
-            session, deal=deal, source="stage", requested_by=user_id
-        )
+        _, queued = request_introduction(session, deal=deal, source="stage", requested_by=user_id)
         return Outcome(
             "The introduction starts now." if queued else "It is already introduced.", queued
         )
     if stage in settings.won_stages:
-        intro = crud.introduction_of(session, deal_id=deal.id)
+        intro = introduction_of(session, deal_id=deal.id)
         if intro is not None and intro.status not in (IntroStatus.CANCELLED, IntroStatus.FAILED):
             return Outcome("Won, and already introduced.")
-        _, queued = crud.request_introduction(
+        _, queued = request_introduction(
             session, deal=deal, source="stage", requested_by=user_id, late=True
         )
         if intro is not None:
@@ -98,10 +96,10 @@ def effect(session: Session, *, deal: Deal, settings: Settings, user_id: str | N
 
 
 def cancel_unstarted(session: Session, *, deal: Deal) -> str:
-    intro = crud.introduction_of(session, deal_id=deal.id)
+    intro = introduction_of(session, deal_id=deal.id)
     if intro is None:
         return "Lost; there was no introduction."
-    if intro.status == IntroStatus.PENDING and not crud.steps_of(session, intro_id=intro.id):
+    if intro.status == IntroStatus.PENDING and not steps_of(session, intro_id=intro.id):
         intro.status = IntroStatus.CANCELLED
         session.add(intro)
         return "Lost: the introduction that had not started is cancelled."

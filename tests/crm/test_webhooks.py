@@ -7,12 +7,12 @@ import time
 import pytest
 from sqlmodel import Session, select
 
-from bot import crud
 from bot.crm.inbox import store
 from bot.crm.webhooks import InboxItem
 from bot.models import CrmEvent, Deal, Introduction, IntroStatus, StageChange, utcnow
 from bot.slack.client import make_client
 from bot.slack.requests import post
+from bot.store.introductions import request_introduction
 from bot.worker import Worker
 from tests.crm.conftest import generic_headers, send_generic, send_hubspot
 from tests.factories import make_deal, make_member
@@ -242,9 +242,7 @@ def test_no_introduction_is_claimed_while_news_of_its_deal_waits(settings, engin
     deal = make_deal(engine, "D-42", watched=True)
     make_deal(engine, "D-7", watched=True)
     with Session(engine) as session:
-        crud.request_introduction(
-            session, deal=session.merge(deal), source="webhook", requested_by=None
-        )
+        request_introduction(session, deal=session.merge(deal), source="webhook", requested_by=None)
         store(session, [InboxItem("generic", "evt-lost", "D-42", {"stage": "Closed Lost"})])
         store(session, [InboxItem("generic", "evt-other", "D-7", {"stage": "Closed Lost"})])
         session.commit()

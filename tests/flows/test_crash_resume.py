@@ -12,9 +12,9 @@ from dataclasses import replace
 import pytest
 from sqlmodel import Session, select
 
-from bot import crud
 from bot.models import Introduction, IntroductionStep, IntroStatus
 from bot.runtime import build_runtime
+from bot.store.introductions import request_introduction
 from tests.factories import make_deal, make_member
 from tests.processes import free_port
 
@@ -41,9 +41,7 @@ def queue_introduction(engine) -> None:
     make_member(engine)
     deal = make_deal(engine, "D-1", engineer_user_id="U_ENG", contacts=["cto@acme.example"])
     with Session(engine) as session:
-        crud.request_introduction(
-            session, deal=session.merge(deal), source="now", requested_by="U_AE"
-        )
+        request_introduction(session, deal=session.merge(deal), source="now", requested_by="U_AE")
         session.commit()
 
 

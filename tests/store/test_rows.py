@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot import crud
 from bot.models import Introduction, IntroStatus
+from bot.store.rows import update_row
 from tests.factories import make_deal
 
 
@@ -18,7 +18,7 @@ def test_update_row_changes_one_row_only_while_its_conditions_hold(engine):
         intro_id = mine.id
 
     def update(session, row_id=intro_id, **kwargs) -> int:
-        return crud.update_row(session, Introduction, row_id, **kwargs)
+        return update_row(session, Introduction, row_id, **kwargs)
 
     with Session(engine) as session:
         assert update(session, where={"lease_owner": "you"}, status=IntroStatus.DONE) == 0

@@ -1,0 +1,29 @@
+"""A deal's prospect contacts and their Slack Connect invitation state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlmodel import Session, select
+
+from bot.models import Contact, Deal
+
+
+def add_contacts(session: Session, *, deal: Deal, emails: Iterable[str]) -> list[Contact]:
+    """Add the new addresses (already validated and normalised); known ones are kept."""
+    known = {c.email for c in contacts_of(session, deal_id=deal.id)}
+    added = []
+    for email in emails:
+        if email not in known:
+            contact = Contact(deal_id=deal.id, email=email)
+            session.add(contact)
+            known.add(email)
+            added.append(contact)
+    session.flush()
+    return added
+
+
+def contacts_of(session: Session, *, deal_id: int | None) -> Sequence[Contact]:
+    return session.exec(
+        select(Contact).where(Contact.deal_id == deal_id).order_by(Contact.id)
+    ).all()

@@ -1,0 +1,99 @@
+"""Introductions: one per deal, their recorded steps, and the channel name they hold."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.models import Deal, Introduction, IntroductionStep, IntroStatus
+from bot.store.rows import update_row
+
+OPEN_STATUSES = (IntroStatus.PENDING, IntroStatus.RUNNING, IntroStatus.DONE)
+
+
+def introduction_of(session: Session, *, deal_id: int | None) -> Introduction | None:
+    return session.exec(select(Introduction).where(Introduction.deal_id == deal_id)).first()
+
+
+def request_introduction(
+    session: Session, *, deal: Deal, source: str, requested_by: str | None, late: bool = False
+) -> tuple[Introduction, bool]:
+    """The deal's one introduction, created if needed; a failed one is queued again.
+
+    Returns (introduction, queued): queued is False when one is already under way or done.
+    """
+    intro = introduction_of(session, deal_id=deal.id)
+    if intro is None:
+        try:
+            with session.begin_nested():
+                intro = Introduction(
+                    deal_id=deal.id, source=source, requested_by=requested_by, late=late
+                )
+                session.add(intro)
+                session.flush()
+            return intro, True
+        except IntegrityError:
+            intro = introduction_of(session, deal_id=deal.id)
+            assert intro is not None
+            return intro, False
+    if intro.status in (IntroStatus.FAILED, IntroStatus.CANCELLED):
+        requeue(session, intro=intro, requested_by=requested_by)
+        return intro, True
+    return intro, False
+
+
+def requeue(session: Session, *, intro: Introduction, requested_by: str | None) -> None:
+    """Try a failed introduction again from its first unfinished step."""
+    intro.status = IntroStatus.PENDING
+    intro.attempts = 0
+    intro.last_error = None
+    intro.next_attempt_at = None
+    if requested_by:
+        intro.requested_by = requested_by
+    if not step_done(session, intro_id=intro.id, step="prepare"):
+        intro.engineer_user_id = intro.backup_user_id = intro.ae_user_id = None
+    session.add(intro)
+    session.flush()
+
+
+def steps_of(session: Session, *, intro_id: int | None) -> dict[str, IntroductionStep]:
+    rows = session.exec(
+        select(IntroductionStep).where(IntroductionStep.introduction_id == intro_id)
+    )
+    return {row.step: row for row in rows}
+
+
+def step_done(session: Session, *, intro_id: int | None, step: str) -> bool:
+    row = steps_of(session, intro_id=intro_id).get(step)
+    return bool(row and row.done_at)
+
+
+def claim_channel_name(session: Session, *, intro: Introduction, name: str) -> bool:
+    """Reserve a channel name for this introduction; False when another one holds it."""
+    if intro.channel_name == name:
+        return True
+    try:
+        with session.begin_nested():
+            update_row(session, Introduction, intro.id, channel_name=name)
+    except IntegrityError:
+        return False
+    intro.channel_name = name
+    return True
+
+
+def channel_owned(session: Session, *, channel_id: str) -> bool:
+    return (
+        session.exec(select(Introduction.id).where(Introduction.channel_id == channel_id)).first()
+        is not None
+    )
+
+
+def open_introduction_counts(session: Session) -> dict[str, int]:
+    """Open introductions per engineer, for picking the least loaded one."""
+    rows = session.exec(
+        select(Introduction.engineer_user_id, func.count())
+        .where(col(Introduction.status).in_(OPEN_STATUSES))
+        .group_by(Introduction.engineer_user_id)
+    )
+    return {user: count for user, count in rows if user}
