@@ -11,15 +11,16 @@ from types import TracebackType
 from typing import Any
 
 from bot.emulator.dispatch import CallRecord, Dispatcher
-from bot.emulator.faults import Fault, FaultPlan
+from bot.emulator.faults import FaultPlan
 from bot.emulator.limits import RateLimiter
 from bot.emulator.methods import HANDLERS
-from bot.emulator.methods.connect import invite_json
+from bot.emulator.methods.connect import accept_invite
+from bot.emulator.scripting import FaultScripting
 from bot.emulator.server import EmulatorHTTPServer
 from bot.emulator.state import Channel, User, Workspace
 
 
-class FakeSlack:
+class FakeSlack(FaultScripting):
     """A Slack Web API stand-in on 127.0.0.1 for `WebClient(base_url=fake.url)`.
 
     Inspection properties return deep copies taken under the workspace lock, so they
@@ -295,44 +296,8 @@ class FakeSlack:
         Returns the payload of the `shared_channel_invite_accepted` event Slack would
         send (`channel`, `invite`, `accepting_user`, `teams_in_channel`, ...).
         """
-        ws = self._ws
-        with ws.lock:
-            invite = next((i for i in ws.invites if i.invite_id == invite_id), None)
-            if invite is None:
-                raise KeyError(f"no shared invite {invite_id!r}")
-            if invite.status != "pending":
-                raise ValueError(f"invite {invite_id} is already {invite.status}")
-            user = ws.users.get(user_id)
-            if user is None:
-                local = (invite.email or user_id).split("@")[0]
-                user = ws.add_user(user_id, name=local, email=invite.email, team_id=team_id)
-            ws.external_teams.setdefault(team_id, f"{team_id} Inc")
-            invite.status, invite.accepted_by, invite.accepted_team = "accepted", user_id, team_id
-            channel = ws.channels[invite.channel]
-            channel.members.add(user_id)
-            channel.is_ext_shared = True
-            return {
-                "type": "shared_channel_invite_accepted",
-                "approval_required": False,
-                "invite": invite_json(ws, invite),
-                "channel": {
-                    "id": channel.id,
-                    "is_private": channel.is_private,
-                    "is_im": False,
-                    "name": channel.name,
-                },
-                "teams_in_channel": [
-                    {"id": ws.team_id, "name": ws.team_name},
-                    {"id": team_id, "name": ws.external_teams[team_id]},
-                ],
-                "accepting_user": {
-                    "id": user_id,
-                    "team_id": user.team_id,
-                    "name": user.name,
-                    "updated": int(time.time()),
-                },
-                "event_ts": ws.new_ts(),
-            }
+        with self._ws.lock:
+            return accept_invite(self._ws, invite_id, user_id=user_id, team_id=team_id)
 
     def deliver_scheduled(self, now: float | None = None) -> int:
         """Post every scheduled message whose `post_at` has come; returns how many."""
@@ -346,63 +311,7 @@ class FakeSlack:
                 ws.channels[item["channel"]].messages.append(message)
         return len(due)
 
-    # faults ---------------------------------------------------------------------------
-
     def _known(self, method: str) -> str:
         if method not in HANDLERS:
             raise ValueError(f"the emulator does not serve {method!r}")
         return method
-
-    def fail_next(
-        self, method: str, error: str | None = None, *, status: int = 200, count: int = 1
-    ) -> None:
-        """The next `count` calls answer `{"ok": false, "error": error}` with HTTP `status`
-        and no effect. `error` defaults to `channel_not_found` (or `internal_error` for 5xx)."""
-        error = error or ("internal_error" if status >= 500 else "channel_not_found")
-        label = "fail_next" if status == 200 else f"http_{status}"
-        fault = Fault("status", label, error=error, status=status, remaining=count)
-        self._faults.add(self._known(method), fault)
-
-    def rate_limit_next(self, method: str, retry_after: float = 1, *, count: int = 1) -> None:
-        """The next `count` calls get HTTP 429; `retry_after` is in Slack seconds, so it is
-        divided by `time_scale` like real limits are."""
-        fault = Fault(
-            "ratelimited",
-            "rate_limit_next",
-            error="ratelimited",
-            status=429,
-            retry_after=retry_after,
-            remaining=count,
-        )
-        self._faults.add(self._known(method), fault)
-
-    def drop_next(self, method: str, count: int = 1, *, after_effect: bool = False) -> None:
-        """Close the connection without answering; with `after_effect` the call is carried
-        out first ("Slack did it but we never heard back")."""
-        label = "drop_after_effect" if after_effect else "drop"
-        fault = Fault("drop", label, after_effect=after_effect, remaining=count)
-        self._faults.add(self._known(method), fault)
-
-    def hang(self, method: str, *, after_effect: bool = False) -> threading.Event:
-        """Calls to `method` block (after their effect, if asked) until the returned event
-        is set, `release_all()` is called or the server stops."""
-        return self._faults.hang(self._known(method), after_effect=after_effect)
-
-    def release_all(self) -> None:
-        self._faults.release_all()
-
-    def random_faults(
-        self,
-        rate: float = 0.2,
-        seed: int = 1,
-        kinds: Iterable[str] = ("429", "500", "drop"),
-        methods: Iterable[str] | None = None,
-    ) -> None:
-        """Seeded random failures (429 with Retry-After of 1 Slack second, HTTP 500, or a
-        drop before the effect) on `methods` (default: all), after scripted faults."""
-        methods = [self._known(m) for m in methods] if methods is not None else None
-        self._faults.set_random(rate=rate, seed=seed, kinds=kinds, methods=methods)
-
-    def clear_faults(self) -> None:
-        """Forget scripted, hanging and random faults (hung calls are released)."""
-        self._faults.clear()

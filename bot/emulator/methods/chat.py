@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bot.emulator import shapes
 from bot.emulator.methods.common import channel_arg, message_target
 from bot.emulator.methods.registry import method
 from bot.emulator.rules import (
@@ -65,7 +66,7 @@ def chat_post_message(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "channel": channel.id,
         "ts": message["ts"],
-        "message": ws.message_json(channel, message, with_metadata=True),
+        "message": shapes.message_json(ws, channel, message, with_metadata=True),
     }
 
 
@@ -114,7 +115,7 @@ def chat_update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         "channel": channel.id,
         "ts": message["ts"],
         "text": message["text"],
-        "message": ws.message_json(channel, message, with_metadata=True),
+        "message": shapes.message_json(ws, channel, message, with_metadata=True),
     }
 
 
@@ -124,7 +125,7 @@ def chat_get_permalink(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     message = ws.find_message(channel, str(args["message_ts"]))
     if message is None:
         raise SlackError("message_not_found")
-    return {"channel": channel.id, "permalink": ws.permalink(channel, message)}
+    return {"channel": channel.id, "permalink": shapes.permalink(channel, message)}
 
 
 @method("chat.scheduleMessage")

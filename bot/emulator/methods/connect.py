@@ -98,3 +98,44 @@ def conversations_list_connect_invites(ws: Workspace, args: dict[str, Any]) -> d
             }
         )
     return {"invites": entries, "response_metadata": {"next_cursor": ""}}
+
+
+def accept_invite(ws: Workspace, invite_id: str, *, user_id: str, team_id: str) -> dict[str, Any]:
+    """The external person accepts (caller holds the lock): they join the channel, the
+    invite is done, and the `shared_channel_invite_accepted` event is returned."""
+    invite = next((i for i in ws.invites if i.invite_id == invite_id), None)
+    if invite is None:
+        raise KeyError(f"no shared invite {invite_id!r}")
+    if invite.status != "pending":
+        raise ValueError(f"invite {invite_id} is already {invite.status}")
+    user = ws.users.get(user_id)
+    if user is None:
+        local = (invite.email or user_id).split("@")[0]
+        user = ws.add_user(user_id, name=local, email=invite.email, team_id=team_id)
+    ws.external_teams.setdefault(team_id, f"{team_id} Inc")
+    invite.status, invite.accepted_by, invite.accepted_team = "accepted", user_id, team_id
+    channel = ws.channels[invite.channel]
+    channel.members.add(user_id)
+    channel.is_ext_shared = True
+    return {
+        "type": "shared_channel_invite_accepted",
+        "approval_required": False,
+        "invite": invite_json(ws, invite),
+        "channel": {
+            "id": channel.id,
+            "is_private": channel.is_private,
+            "is_im": False,
+            "name": channel.name,
+        },
+        "teams_in_channel": [
+            {"id": ws.team_id, "name": ws.team_name},
+            {"id": team_id, "name": ws.external_teams[team_id]},
+        ],
+        "accepting_user": {
+            "id": user_id,
+            "team_id": user.team_id,
+            "name": user.name,
+            "updated": int(time.time()),
+        },
+        "event_ts": ws.new_ts(),
+    }

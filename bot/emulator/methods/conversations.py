@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bot.emulator import shapes
 from bot.emulator.methods.common import channel_arg, page_messages, paginate
 from bot.emulator.methods.registry import method
 from bot.emulator.rules import TOPIC_MAX, SlackError, as_bool, as_list, check_channel_name
@@ -40,14 +41,14 @@ def conversations_create(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         is_private=as_bool(args.get("is_private", False)),
         members=[ws.bot_user_id],
     )
-    return {"channel": ws.channel_json(channel)}
+    return {"channel": shapes.channel_json(ws, channel)}
 
 
 @method("conversations.info")
 def conversations_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     channel = channel_arg(ws, args, member=False)
     num_members = as_bool(args.get("include_num_members", False))
-    return {"channel": ws.channel_json(channel, num_members=num_members)}
+    return {"channel": shapes.channel_json(ws, channel, num_members=num_members)}
 
 
 def _listed(ws: Workspace, channel: Channel, types: set[str]) -> bool:
@@ -75,7 +76,7 @@ def conversations_list(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     ]
     page, next_cursor = paginate(found, args)
     return {
-        "channels": [ws.channel_json(c) for c in page],
+        "channels": [shapes.channel_json(ws, c) for c in page],
         "response_metadata": {"next_cursor": next_cursor},
     }
 
@@ -107,7 +108,7 @@ def conversations_invite(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     if not new:
         raise SlackError("already_in_channel")
     channel.members.update(new)
-    return {"channel": ws.channel_json(channel)}
+    return {"channel": shapes.channel_json(ws, channel)}
 
 
 def _set_text(ws: Workspace, args: dict[str, Any], field: str) -> dict[str, Any]:
@@ -122,7 +123,7 @@ def _set_text(ws: Workspace, args: dict[str, Any], field: str) -> dict[str, Any]
         raise SlackError("too_long")
     setattr(channel, field, value)
     setattr(channel, f"{field}_meta", (ws.bot_user_id, int(time.time())))
-    return {"channel": ws.channel_json(channel)}
+    return {"channel": shapes.channel_json(ws, channel)}
 
 
 @method("conversations.setTopic")
@@ -157,7 +158,7 @@ def conversations_join(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         result = {"warning": "already_in_channel"}
         result["response_metadata"] = {"warnings": ["already_in_channel"]}
     channel.members.add(ws.bot_user_id)
-    return {"channel": ws.channel_json(channel), **result}
+    return {"channel": shapes.channel_json(ws, channel), **result}
 
 
 @method("conversations.rename")
@@ -167,7 +168,7 @@ def conversations_rename(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     if channel.is_archived:
         raise SlackError("is_archived")
     channel.name = _new_name(ws, str(args["name"]), renaming=channel)
-    return {"channel": ws.channel_json(channel)}
+    return {"channel": shapes.channel_json(ws, channel)}
 
 
 def _open_mpim(ws: Workspace, users: list[str]) -> tuple[Channel, bool]:
@@ -211,7 +212,11 @@ def conversations_open(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
             assert channel is not None
         else:
             channel, existed = _open_mpim(ws, users)
-    body = ws.channel_json(channel) if as_bool(args.get("return_im", False)) else {"id": channel.id}
+    body = (
+        shapes.channel_json(ws, channel)
+        if as_bool(args.get("return_im", False))
+        else {"id": channel.id}
+    )
     return {"no_op": existed, "already_open": existed, "channel": body}
 
 
@@ -226,7 +231,7 @@ def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]
     result = page_messages(top_level, args, newest_first=True)
     with_metadata = as_bool(args.get("include_all_metadata", False))
     result["messages"] = [
-        ws.message_json(channel, m, with_metadata=with_metadata) for m in result["messages"]
+        shapes.message_json(ws, channel, m, with_metadata=with_metadata) for m in result["messages"]
     ]
     return {**result, "pin_count": len(channel.pins), "channel_actions_count": 0}
 
@@ -242,6 +247,6 @@ def conversations_replies(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]
     result = page_messages(thread, args, newest_first=False)
     with_metadata = as_bool(args.get("include_all_metadata", False))
     result["messages"] = [
-        ws.message_json(channel, m, with_metadata=with_metadata) for m in result["messages"]
+        shapes.message_json(ws, channel, m, with_metadata=with_metadata) for m in result["messages"]
     ]
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.emulator import shapes
 from bot.emulator.methods.common import paginate
 from bot.emulator.methods.registry import method
 from bot.emulator.rules import SlackError, as_bool
@@ -49,7 +50,7 @@ def users_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     user = ws.users.get(str(args["user"]))
     if user is None:
         raise SlackError("user_not_found")
-    data = ws.user_json(user)
+    data = shapes.user_json(ws, user)
     if as_bool(args.get("include_locale", False)):
         data["locale"] = "en-US"
     return {"user": data}
@@ -60,7 +61,7 @@ def users_lookup_by_email(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]
     user = ws.user_by_email(str(args["email"]))
     if user is None:
         raise SlackError("users_not_found")
-    return {"user": ws.user_json(user)}
+    return {"user": shapes.user_json(ws, user)}
 
 
 @method("users.profile.get")
@@ -68,7 +69,7 @@ def users_profile_get(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     user = ws.users.get(str(args.get("user") or ws.bot_user_id))
     if user is None:
         raise SlackError("user_not_found")
-    return {"profile": ws.user_json(user)["profile"]}
+    return {"profile": shapes.user_json(ws, user)["profile"]}
 
 
 @method("users.list")
@@ -77,7 +78,7 @@ def users_list(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     members = [u for u in ws.users.values() if u.team_id == ws.team_id]
     page, next_cursor = paginate(members, args, default=1000)
     return {
-        "members": [ws.user_json(u) for u in page],
+        "members": [shapes.user_json(ws, u) for u in page],
         "cache_ts": 1700000000,
         "response_metadata": {"next_cursor": next_cursor},
     }
@@ -96,7 +97,7 @@ def bots_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
             "updated": 1700000000,
             "app_id": ws.app_id,
             "user_id": bot_user.id,
-            "icons": {"image_72": ws.user_json(bot_user)["profile"]["image_72"]},
+            "icons": {"image_72": shapes.user_json(ws, bot_user)["profile"]["image_72"]},
         }
     }
 
