@@ -44,6 +44,7 @@ class FakeHubSpot(FakeControls):
         search_per_second: int = 5,
         time_scale: float = 1.0,
         clock_ms: Callable[[], int] | None = None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.token, self.client_secret = token, client_secret
         self._portal = Portal(portal_id=portal_id, **({"clock": clock_ms} if clock_ms else {}))
@@ -53,6 +54,7 @@ class FakeHubSpot(FakeControls):
             daily_max=daily_max,
             search_per_second=search_per_second,
             time_scale=time_scale,
+            **({"clock": monotonic} if monotonic else {}),
         )
         self._limiter.enforce = rate_limits
         self._faults = FaultPlan()

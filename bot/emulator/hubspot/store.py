@@ -265,6 +265,7 @@ def object_json(
         "updatedAt": iso_ms(obj.updated_ms),
         "archived": obj.archived,
     }
-    if associations:
-        body["associations"] = {k: {"results": v} for k, v in associations.items() if v}
+    found = {k: {"results": v} for k, v in (associations or {}).items() if v}
+    if found:  # HubSpot leaves `associations` out when there are none
+        body["associations"] = found
     return body
