@@ -154,7 +154,10 @@ def create_object(portal: Portal, req: Request) -> Answer:
     if kind == "notes":
         if not props.get("hs_timestamp"):
             raise HandlerError(400, validation_error("Property hs_timestamp is required"))
-        props["hs_timestamp"] = iso_ms(parse_time_ms(props["hs_timestamp"]))
+        try:
+            props["hs_timestamp"] = iso_ms(parse_time_ms(props["hs_timestamp"]))
+        except ValueError as exc:
+            raise HandlerError(400, validation_error("hs_timestamp is not a date")) from exc
     draft = CrmObject("pending", kind, props, 0, 0)
     links = _create_associations(portal, draft, body.get("associations"))
     obj = portal.add(kind, props)
@@ -178,8 +181,11 @@ def archive_object(portal: Portal, req: Request) -> Answer:
 
 
 def _page(items: list[Any], req: Request, default: int) -> tuple[list[Any], dict | None]:
-    offset = int(req.param("after", "0") or 0)
-    limit = int(req.param("limit", str(default)) or default)
+    try:
+        offset = int(req.param("after", "0") or 0)
+        limit = int(req.param("limit", str(default)) or default)
+    except ValueError as exc:
+        raise HandlerError(400, validation_error("after and limit must be integers")) from exc
     paging = None
     if offset + limit < len(items):
         paging = {"next": {"after": str(offset + limit), "link": f"?after={offset + limit}"}}

@@ -177,3 +177,15 @@ def test_move_stage_bumps_last_modified(hub: FakeHubSpot, seeded: Seeded) -> Non
     assert event["subscriptionType"] == "deal.propertyChange"
     assert (event["propertyName"], event["propertyValue"]) == ("dealstage", "137498562")
     assert event["objectId"] == int(seeded.deal)
+
+
+def test_malformed_input_is_a_400_never_a_500(hub: FakeHubSpot, seeded: Seeded) -> None:
+    note = _note(seeded.deal).to_dict()
+    note["properties"]["hs_timestamp"] = "yesterday"
+    assert raw(hub, "POST", "/crm/v3/objects/notes", note).status == 400
+    path = f"/crm/v4/objects/deals/{seeded.deal}/associations/notes?limit=many"
+    assert raw(hub, "GET", path).status == 400
+    assert raw(hub, "POST", "/crm/v3/objects/deals/search", {"after": "x"}).status == 400
+    flt = {"propertyName": "amount", "operator": "GT", "value": "lots"}
+    bad = {"filterGroups": [{"filters": [flt]}]}
+    assert raw(hub, "POST", "/crm/v3/objects/deals/search", bad).status == 400
