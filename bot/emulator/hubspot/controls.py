@@ -76,6 +76,12 @@ class FakeControls:
             pattern, HubSpotFault("drop", label, after_effect=after_effect, remaining=count)
         )
 
+    def delay_next(self, pattern: str, seconds: float, *, count: int = 1) -> None:
+        """The next `count` matching calls are carried out and answered `seconds` (real)
+        late: a client whose timeout is shorter gives up on a call that did happen."""
+        fault = HubSpotFault("delay", "delay", delay_seconds=seconds, remaining=count)
+        self._faults.add(pattern, fault)
+
     def clear_faults(self) -> None:
         self._faults.clear()
 

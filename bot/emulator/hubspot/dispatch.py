@@ -91,6 +91,9 @@ class Dispatcher:
         fault = self.faults.take(method, path)
         if fault is not None:
             record.fault = fault.label
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.delay_seconds)
+            fault = None
         if fault is not None and not fault.after_effect:
             reply = self._fault_reply(fault)
         else:

@@ -28,6 +28,8 @@ class FakeHubSpot(FakeControls):
     Seeding and inspection go through the portal lock, so they are safe while the app
     calls the server from other threads. Rate limits are counted (and reported in the
     headers) always, enforced only with `rate_limits=True`, as in `FakeSlack`.
+    `search_lag_ms` makes search trail writes like HubSpot's eventually consistent index;
+    `monotonic` (limits) and `clock_ms` (record timestamps) replace the clocks in tests.
     """
 
     def __init__(
@@ -45,9 +47,11 @@ class FakeHubSpot(FakeControls):
         time_scale: float = 1.0,
         clock_ms: Callable[[], int] | None = None,
         monotonic: Callable[[], float] | None = None,
+        search_lag_ms: int = 0,
     ) -> None:
         self.token, self.client_secret = token, client_secret
         self._portal = Portal(portal_id=portal_id, **({"clock": clock_ms} if clock_ms else {}))
+        self._portal.index_lag_ms = search_lag_ms
         self._limiter = HubSpotLimiter(
             burst_max=burst_max,
             window_seconds=window_seconds,
@@ -221,7 +225,7 @@ class FakeHubSpot(FakeControls):
 
     def delete_deal(self, deal_id: str) -> dict[str, Any]:
         with self._portal.lock:
-            self._portal.objects["deals"][deal_id].archived = True
+            self._portal.archive("deals", deal_id)
             return self.events.deal_deletion(deal_id)
 
     # inspection -----------------------------------------------------------------------

@@ -4,7 +4,9 @@ A pattern like `"POST /crm/v3/objects/notes"` or `"GET /crm/v3/objects/deals/*"`
 bare path, any method) picks the calls; each fault answers the next `count` of them.
 Kinds: `status` (a 5xx in HubSpot's error shape), `ratelimited` (429, with or without
 `Retry-After`) and `drop` (the connection closes without an answer, before or after the
-call took effect: "HubSpot created the note but we never heard back").
+call took effect: "HubSpot created the note but we never heard back") and `delay` (the
+call is carried out and answered late, so a client with a shorter timeout gives up on a
+call that did happen).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from fnmatch import fnmatchcase
 
 @dataclass
 class HubSpotFault:
-    kind: str  # "status", "ratelimited" or "drop"
+    kind: str  # "status", "ratelimited", "drop" or "delay"
     label: str
     status: int = 500
     retry_after: float | None = None  # HubSpot seconds; None sends no Retry-After
     policy: str = "TEN_SECONDLY_ROLLING"
     after_effect: bool = False
     remaining: int = 1
+    delay_seconds: float = 0.0  # "delay": real seconds before the call is carried out
 
 
 def matches(pattern: str, method: str, path: str) -> bool:

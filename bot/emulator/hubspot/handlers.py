@@ -176,7 +176,7 @@ def update_object(portal: Portal, req: Request) -> Answer:
 
 def archive_object(portal: Portal, req: Request) -> Answer:
     kind = _kind(req.params["type"])
-    _record(portal, kind, req.params["id"]).archived = True
+    portal.archive(kind, _record(portal, kind, req.params["id"]).id)
     return 204, None
 
 

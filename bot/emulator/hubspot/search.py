@@ -159,7 +159,7 @@ def search(portal: Portal, kind: str, request: dict[str, Any]) -> dict[str, Any]
     query = str(request.get("query") or "")
     found = [
         o
-        for o in portal.live(kind)
+        for o in portal.searchable(kind)
         if (not groups or any(all(_matches(o, f) for f in g) for g in groups))
         and (not query or _query_match(o, query))
     ]

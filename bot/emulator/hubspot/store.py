@@ -130,6 +130,10 @@ class Portal:
     edges: dict[tuple[str, str, str], dict[str, set[int]]] = field(default_factory=dict)
     owners: dict[str, dict[str, Any]] = field(default_factory=dict)
     pipelines: list[dict[str, Any]] = field(default_factory=default_pipelines)
+    # Search reads an index that trails writes by `index_lag_ms` (HubSpot's is eventually
+    # consistent: a record just written may be missing, or stale, in search for seconds).
+    index_lag_ms: int = 0
+    _index: dict[tuple[str, str], list[tuple[int, CrmObject]]] = field(default_factory=dict)
     _next_id: int = 10_000_000_001
     _last_ms: int = 0
 
@@ -161,6 +165,7 @@ class Portal:
         obj = CrmObject(object_id, kind, props, created, modified)
         obj.properties.update(self._stamps(obj))
         self.objects[kind][object_id] = obj
+        self._reindex(obj)
         return obj
 
     def update(
@@ -171,7 +176,28 @@ class Portal:
         obj.updated_ms = at_ms if at_ms is not None else self.now_ms()
         self._last_ms = max(self._last_ms, obj.updated_ms)
         obj.properties.update(self._stamps(obj))
+        self._reindex(obj)
         return obj
+
+    def archive(self, kind: str, object_id: str) -> None:
+        self.objects[kind][object_id].archived = True
+        self._reindex(self.objects[kind][object_id])
+
+    def _reindex(self, obj: CrmObject) -> None:
+        if self.index_lag_ms:
+            visible_at = self.clock() + self.index_lag_ms
+            self._index.setdefault((obj.type, obj.id), []).append((visible_at, copy.deepcopy(obj)))
+
+    def searchable(self, kind: str) -> list[CrmObject]:
+        """What search sees: the live records, or with a lag the last version indexed."""
+        if not self.index_lag_ms:
+            return self.live(kind)
+        now, found = self.clock(), []
+        for (index_kind, _), versions in self._index.items():
+            seen = [obj for visible_at, obj in versions if visible_at <= now]
+            if index_kind == kind and seen and not seen[-1].archived:
+                found.append(seen[-1])
+        return found
 
     @staticmethod
     def _stamps(obj: CrmObject) -> dict[str, str]:

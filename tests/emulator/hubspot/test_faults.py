@@ -3,6 +3,7 @@ and after the call took effect (the crash-between-note-and-record case)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -108,3 +109,15 @@ def test_clear_faults(hub: FakeHubSpot) -> None:
     hub.fail_next("*", 500, count=5)
     hub.clear_faults()
     assert raw(hub, "GET", "/crm/v3/pipelines/deals").status == 200
+
+
+def test_a_delayed_call_times_out_at_the_client_but_happens(
+    client: Any, hub: FakeHubSpot, seeded: Seeded
+) -> None:
+    hub.delay_next(NOTES, 0.5)
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        client.crm.objects.notes.basic_api.create(_note(seeded.deal), _request_timeout=0.1)
+    deadline = time.monotonic() + 5
+    while not hub.notes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(hub.notes_for_deal(seeded.deal)) == 1

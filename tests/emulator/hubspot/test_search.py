@@ -118,3 +118,22 @@ def test_search_is_limited_to_five_a_second() -> None:
         assert refused.body["policyName"] == "SECONDLY"
         assert refused.body["category"] == "RATE_LIMITS"
         assert raw(hub, "GET", "/crm/v3/pipelines/deals").status == 200  # other calls go on
+
+
+def test_search_trails_writes_when_the_index_lags() -> None:
+    now = [BASE_MS]
+    with FakeHubSpot(token=TOKEN, search_lag_ms=3000, clock_ms=lambda: now[0]) as hub:
+        deal = hub.add_deal("Lagging", stage="qualifiedtobuy")
+        search = "/crm/v3/objects/deals/search"
+        assert raw(hub, "POST", search, {}).body["total"] == 0  # not indexed yet
+        now[0] += 3000
+        assert raw(hub, "POST", search, {}).body["results"][0]["id"] == deal
+        hub.move_stage(deal, "contractsent")
+        stale = raw(hub, "POST", search, {}).body["results"][0]["properties"]["dealstage"]
+        assert stale == "qualifiedtobuy"
+        assert raw(hub, "GET", f"/crm/v3/objects/deals/{deal}").body["properties"]["dealstage"] == (
+            "contractsent"
+        )  # reads by id are current
+        now[0] += 3000
+        fresh = raw(hub, "POST", search, {}).body["results"][0]["properties"]["dealstage"]
+        assert fresh == "contractsent"
