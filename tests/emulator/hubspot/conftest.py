@@ -1,6 +1,7 @@
 """Fixtures: a seeded FakeHubSpot per test, the official client pointed at it, raw calls.
 
-The official `hubspot-api-client` is a test-time dependency; without it these tests skip.
+The official `hubspot-api-client` is a test-time dependency; without it these tests are
+not collected (a skip raised in a conftest would stop the whole run).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import pytest
 
 from bot.emulator.hubspot import FakeHubSpot
 
-hubspot = pytest.importorskip("hubspot")
-from urllib3.util.retry import Retry  # noqa: E402 - after the skip, like the client
+try:
+    import hubspot
+    from urllib3.util.retry import Retry
+except ModuleNotFoundError:  # not installed: these tests are not collected at all
+    collect_ignore_glob = ["test_*.py"]
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 
