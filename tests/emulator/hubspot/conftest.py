@@ -1,0 +1,93 @@
+"""Fixtures: a seeded FakeHubSpot per test, the official client pointed at it, raw calls.
+
+The official `hubspot-api-client` is a test-time dependency; without it these tests are
+not collected (a skip raised in a conftest would stop the whole run).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.emulator.hubspot import FakeHubSpot
+
+try:
+    import hubspot
+    from urllib3.util.retry import Retry
+except ModuleNotFoundError:  # not installed: these tests are not collected at all
+    collect_ignore_glob = ["test_*.py"]
+
+TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+
+
+@dataclass
+class Seeded:
+    owner: str
+    company: str
+    contact: str
+    contact_no_email: str
+    deal: str
+
+
+@dataclass
+class Raw:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeHubSpot]:
+    with FakeHubSpot(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def seeded(hub: FakeHubSpot) -> Seeded:
+    owner = hub.add_owner("alex@ours.example", "Alex", "Account")
+    company = hub.add_company("Acme Corp", domain="acme.example")
+    contact = hub.add_contact("cto@acme.example", "Cara", "Cole")
+    nameless = hub.add_contact(None, "Nora", "Noemail")
+    deal = hub.add_deal(
+        "Acme Corp - platform",
+        amount=48000,
+        closedate="2025-09-30T00:00:00Z",
+        owner_id=owner,
+        company_ids=[company],
+        contact_ids=[contact, nameless],
+    )
+    return Seeded(owner, company, contact, nameless, deal)
+
+
+@pytest.fixture
+def client(hub: FakeHubSpot) -> Any:
+    """No retries: tests see every 429, 5xx and dropped connection as it is."""
+    return hubspot.Client.create(access_token=TOKEN, host=hub.url, retry=Retry(total=0))
+
+
+def raw(
+    hub: FakeHubSpot,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    token: str | None = TOKEN,
+) -> Raw:
+    """One call with urllib, to see HubSpot's status, headers and error body as sent."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(hub.url + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            status, headers, payload = answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as error:
+        status, headers, payload = error.code, dict(error.headers), error.read()
+    return Raw(status, headers, json.loads(payload) if payload else None)
