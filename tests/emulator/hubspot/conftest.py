@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import hubspot
 import pytest
+from urllib3.util.retry import Retry
 
 from bot.emulator.hubspot import FakeHubSpot
-
-import hubspot
-from urllib3.util.retry import Retry
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 
