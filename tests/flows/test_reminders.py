@@ -361,7 +361,8 @@ def test_ae_digest_puts_the_unintroduced_deal_closing_soon_first_and_its_button_
     assert intro.status == IntroStatus.DONE, intro.last_error
     assert intro.source == "reminder" and intro.requested_by == "U_AE"
     assert fake.channel_by_name("care-soon-co") is not None
-    assert fake.ephemeral[0]["text"].startswith("Introducing Soon &amp; Co (D-SOON)")  # mrkdwn, as in the DM
+    # mrkdwn-escaped like the DM's own text: Slack shows "Soon & Co"
+    assert fake.ephemeral[0]["text"].startswith("Introducing Soon &amp; Co (D-SOON)")
     assert len(intros) == 2
 
 
