@@ -31,22 +31,12 @@ from bot.store.rows import update_row
 STREAM_ROWS = 500
 PENDING_INVITES = (InviteState.WAITING, InviteState.SENDING, InviteState.SENT)
 
-# What a digest shows of a deal and its introduction, labelled so rows are read by name.
-DEAL_COLUMNS = (
-    col(Deal.id).label("deal_id"),
-    col(Deal.crm_id).label("crm_id"),
-    col(Deal.company).label("company"),
-    col(Deal.stage).label("stage"),
-    col(Deal.stage_label).label("stage_label"),
-    col(Deal.close_date).label("close_date"),
-)
-INTRO_COLUMNS = (
-    col(Introduction.id).label("intro_id"),
-    col(Introduction.status).label("status"),
-    col(Introduction.channel_id).label("channel_id"),
-    col(Introduction.engineer_user_id).label("engineer_user_id"),
-    col(Introduction.last_prospect_text).label("last_prospect_text"),
-)
+# What a digest shows of a deal and its introduction; rows are read by these names.
+DEAL_COLUMNS = (col(Deal.id).label("deal_id"), Deal.crm_id, Deal.company, Deal.stage,
+                Deal.stage_label, Deal.close_date)  # fmt: skip
+INTRO_COLUMNS = (col(Introduction.id).label("intro_id"), Introduction.status,
+                 Introduction.channel_id, Introduction.engineer_user_id,
+                 Introduction.last_prospect_text)  # fmt: skip
 
 
 class DigestStreams(NamedTuple):
@@ -89,7 +79,7 @@ def reporting_since(session: Session, *, settings: Settings) -> dict[str, dateti
         .where(both.c.user_id.is_not(None))
         .group_by(both.c.user_id)
     )
-    return dict(rows.all())  # type: ignore[arg-type]
+    return dict(rows.all())
 
 
 def claims_of(session: Session, *, weeks: Iterable[str]) -> Sequence[ReminderSent]:

@@ -7,16 +7,8 @@ import json
 import re
 from datetime import date, timedelta
 
-from bot.flows.reminders import (
-    AeDeal,
-    DealRow,
-    Digest,
-    IntroRow,
-    Invite,
-    Prospect,
-    Question,
-    render_digest,
-)
+from bot.flows.reminders.digest import AeDeal, DealRow, Digest, IntroRow, Invite, Prospect, Question
+from bot.flows.reminders.render import render_digest
 from bot.ids import ActionId
 from bot.templating import Message, phrase, render_internal
 
