@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print("database is up to date")
         return 0
     if args.command == "remind":
-        from bot.flows.reminders import remind_now
+        from bot.cli.remind import remind_now
 
         if not args.dry_run:
             settings.require("worker")

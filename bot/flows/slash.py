@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot import commands as c
 from bot.config import Settings
 from bot.exceptions import UsageError, UserError
 from bot.flows import stages
 from bot.flows.response_watch import questions_of
-from bot.models import Deal, Introduction, IntroStatus, Person
+from bot.models import Deal, Introduction, IntroStatus
 from bot.store.contacts import add_contacts, contacts_of
 from bot.store.deals import deals_for_user, get_deal, upsert_deal
 from bot.store.introductions import (
@@ -25,6 +25,7 @@ from bot.store.introductions import (
     request_introduction,
     steps_of,
 )
+from bot.store.people import set_reminders
 from bot.store.roster import active_members, add_member, remove_member
 from bot.templating import render_internal
 
@@ -175,13 +176,6 @@ def team_list(session: Session) -> Reply:
     load = open_introduction_counts(session)
     message = render_internal("internal/team_list.j2", members=members, load=load)
     return Reply(message.text, message.blocks)
-
-
-def set_reminders(session: Session, *, user_id: str, on: bool) -> None:
-    person = session.exec(select(Person).where(Person.user_id == user_id)).first()
-    person = person or Person(user_id=user_id)
-    person.reminders = on
-    session.add(person)
 
 
 def _known_deal(session: Session, crm_id: str) -> Deal:

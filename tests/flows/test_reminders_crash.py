@@ -50,7 +50,7 @@ def test_remind_killed_mid_send_then_run_again_sends_each_reminder_once(settings
         assert claimed.sent_at is None
 
     time.sleep(1.2)  # the claim is stale now (CARE_LEASE_SECONDS=1)
-    assert "Sent 2 reminder(s)" in remind(settings)
+    assert "Sent 2 reminders for week " in remind(settings)
     assert len(fake.dm_messages("U_AE")) == len(fake.dm_messages("U_ENG")) == 1
     with Session(engine) as session:
         rows = session.exec(select(ReminderSent)).all()

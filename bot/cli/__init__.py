@@ -1,0 +1,1 @@
+"""The command line's subcommands that have grown beyond a few lines."""
