@@ -1,4 +1,5 @@
-"""Modal views, built with slack_sdk's Block Kit models."""
+"""The introduction modal's Block Kit, built with slack_sdk's models; its submission is
+read by `bot.listeners.views` through the same ids (`bot.ids.Field`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, UserSelec
 from slack_sdk.models.views import View
 
 from bot.ids import Field, ModalId
+from bot.parsing import MAX_DEAL_ID, MAX_NOTES
 
 
 def introduce_modal() -> dict[str, Any]:
@@ -23,7 +25,7 @@ def introduce_modal() -> dict[str, Any]:
                 block_id=Field.DEAL,
                 label="Deal id",
                 hint="The CRM's deal id, e.g. D-42 (any key when no CRM is connected).",
-                element=PlainTextInputElement(action_id=Field.DEAL.action, max_length=64),
+                element=PlainTextInputElement(action_id=Field.DEAL.action, max_length=MAX_DEAL_ID),
             ),
             InputBlock(
                 block_id=Field.COMPANY,
@@ -51,7 +53,7 @@ def introduce_modal() -> dict[str, Any]:
                 optional=True,
                 hint="What was promised: the engineer gets this in their brief.",
                 element=PlainTextInputElement(
-                    action_id=Field.NOTES.action, multiline=True, max_length=3000
+                    action_id=Field.NOTES.action, multiline=True, max_length=MAX_NOTES
                 ),
             ),
         ],

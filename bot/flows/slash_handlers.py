@@ -1,0 +1,188 @@
+"""What each `/introduce-care` command does, given a database session.
+
+Only quick local reads and writes happen here (the listener answers within Slack's
+3 seconds); everything that calls Slack happens later in the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot import slash_grammar as c
+from bot.config import Settings
+from bot.exceptions import UsageError, UserError
+from bot.flows import stages
+from bot.flows.response_watch import questions_of
+from bot.ids import Field
+from bot.models import Deal, Introduction, IntroStatus, Person
+from bot.parsing import MAX_NOTES
+from bot.store.contacts import add_contacts, contacts_of
+from bot.store.deals import deals_for_user, get_deal, upsert_deal
+from bot.store.introductions import (
+    introduction_of,
+    open_introduction_counts,
+    request_introduction,
+    steps_of,
+)
+from bot.store.roster import active_members, add_member, remove_member
+from bot.templating import phrase, render_internal
+
+
+@dataclass
+class Reply:
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    queued: bool = False  # work was recorded for the worker
+
+
+def handle(session: Session, *, command: c.Command, user_id: str, settings: Settings) -> Reply:
+    match command:
+        case c.Help():
+            message = render_internal("internal/help.j2")
+            return Reply(message.text, message.blocks)
+        case c.Introduce():
+            return introduce(session, request=command, user_id=user_id, settings=settings)
+        case c.SetStage(deal_id=deal_id, stage=stage):
+            return set_stage(
+                session, crm_id=deal_id, stage=stage, user_id=user_id, settings=settings
+            )
+        case c.Status(deal_id=deal_id):
+            return status(session, crm_id=deal_id, user_id=user_id)
+        case c.Unwatch(deal_id=deal_id):
+            deal = _known_deal(session, deal_id)
+            deal.watched = False
+            session.add(deal)
+            return Reply(phrase("slash.unwatched", crm_id=deal_id))
+        case c.TeamAdd() | c.TeamRemove():
+            return team_change(session, command=command, user_id=user_id, settings=settings)
+        case c.TeamList():
+            return team_list(session)
+        case c.Reminders(on=on):
+            set_reminders(session, user_id=user_id, on=on)
+            return Reply(phrase("slash.reminders_on" if on else "slash.reminders_off"))
+    raise UsageError(phrase("usage.unknown_command"))
+
+
+def introduce(
+    session: Session, *, request: c.Introduce, user_id: str, settings: Settings, notes: str = ""
+) -> Reply:
+    """`now` and `watch` (and the modal): record the deal; `now` queues the introduction."""
+    if not request.engineer and not active_members(session):
+        existing = get_deal(session, crm_id=request.deal_id)
+        if not (existing and (existing.engineer_user_id or existing.engineer_email)):
+            raise UsageError(phrase("slash.roster_empty"), about=Field.ENGINEER)
+    is_new = get_deal(session, crm_id=request.deal_id) is None
+    deal = upsert_deal(
+        session,
+        crm_id=request.deal_id,
+        company=request.company,
+        engineer_user_id=request.engineer,
+        notes=notes[:MAX_NOTES],
+        registered_by=user_id if is_new else None,
+        watched=True if request.mode == "watch" else None,
+    )
+    if deal.registered_by is None:
+        deal.registered_by = user_id
+    add_contacts(session, deal=deal, emails=request.contacts)
+    name = deal.company or deal.crm_id
+    if request.mode == "watch":
+        intro = stages.apply_current_stage(session, deal=deal, settings=settings, user_id=user_id)
+        if intro is not None:
+            return Reply(
+                phrase("slash.watching_started", name=name, crm_id=deal.crm_id), queued=True
+            )
+        return Reply(phrase("slash.watching", name=name, crm_id=deal.crm_id))
+    intro, queued = request_introduction(session, deal=deal, source="now", requested_by=user_id)
+    if not queued:
+        return Reply(_already(intro, name, deal.crm_id))
+    return Reply(phrase("slash.introducing", name=name, crm_id=deal.crm_id), queued=True)
+
+
+def _already(intro: Introduction, name: str, crm_id: str) -> str:
+    if intro.status == IntroStatus.DONE:
+        return phrase(
+            "slash.already_introduced", name=name, crm_id=crm_id, channel_id=intro.channel_id
+        )
+    return phrase("slash.already_under_way", name=name, crm_id=crm_id)
+
+
+def set_stage(
+    session: Session, *, crm_id: str, stage: str, user_id: str, settings: Settings
+) -> Reply:
+    deal = _known_deal(session, crm_id)
+    outcome = stages.record_stage(
+        session, deal=deal, label=stage, source="slash", settings=settings, user_id=user_id
+    )
+    text = phrase(
+        "slash.stage_set",
+        name=deal.company or deal.crm_id,
+        crm_id=crm_id,
+        stage=stage,
+        effect=outcome.message,
+    )
+    return Reply(text, queued=outcome.queued)
+
+
+def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
+    if crm_id is None:
+        rows = deals_for_user(session, user_id=user_id)
+        message = render_internal("internal/status_list.j2", rows=rows)
+        return Reply(message.text, message.blocks)
+    deal = _known_deal(session, crm_id)
+    intro = introduction_of(session, deal_id=deal.id)
+    message = render_internal(
+        "internal/status.j2",
+        deal=deal,
+        intro=intro,
+        steps=steps_of(session, intro_id=intro.id) if intro else {},
+        contacts=contacts_of(session, deal_id=deal.id),
+        history=stages.history_of(session, deal=deal),
+        questions=questions_of(session, intro_id=intro.id) if intro else None,
+    )
+    return Reply(message.text, message.blocks)
+
+
+def team_change(
+    session: Session, *, command: c.TeamAdd | c.TeamRemove, user_id: str, settings: Settings
+) -> Reply:
+    if settings.admins and user_id not in settings.admins:
+        raise UserError(phrase("slash.admins_only"))
+    if isinstance(command, c.TeamRemove):
+        if not remove_member(session, user_id=command.user_id):
+            raise UserError(phrase("slash.not_on_roster", user_id=command.user_id))
+        return Reply(phrase("slash.left_roster", user_id=command.user_id))
+    _, created = add_member(
+        session, user_id=command.user_id, backup_id=command.backup_id, added_by=user_id
+    )
+    return Reply(
+        phrase(
+            "slash.joined_roster",
+            user_id=command.user_id,
+            backup_id=command.backup_id,
+            created=created,
+        )
+    )
+
+
+def team_list(session: Session) -> Reply:
+    members = active_members(session)
+    load = open_introduction_counts(session)
+    message = render_internal("internal/team_list.j2", members=members, load=load)
+    return Reply(message.text, message.blocks)
+
+
+def set_reminders(session: Session, *, user_id: str, on: bool) -> None:
+    person = session.exec(select(Person).where(Person.user_id == user_id)).first()
+    person = person or Person(user_id=user_id)
+    person.reminders = on
+    session.add(person)
+
+
+def _known_deal(session: Session, crm_id: str) -> Deal:
+    deal = get_deal(session, crm_id=crm_id)
+    if deal is None:
+        raise UsageError(phrase("slash.unknown_deal", crm_id=crm_id))
+    return deal
