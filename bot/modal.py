@@ -10,6 +10,7 @@ from slack_sdk.models.views import View
 
 from bot.ids import Field, ModalId
 from bot.parsing import MAX_DEAL_ID, MAX_NOTES
+from bot.templating import phrase
 
 
 def introduce_modal() -> dict[str, Any]:
@@ -17,41 +18,41 @@ def introduce_modal() -> dict[str, Any]:
     view = View(
         type="modal",
         callback_id=ModalId.INTRODUCE,
-        title="Introduce the care team",
-        submit="Introduce",
-        close="Cancel",
+        title=_words("title"),
+        submit=_words("submit"),
+        close=_words("close"),
         blocks=[
             InputBlock(
                 block_id=Field.DEAL,
-                label="Deal id",
-                hint="The CRM's deal id, e.g. D-42 (any key when no CRM is connected).",
+                label=_words("deal_label"),
+                hint=_words("deal_hint"),
                 element=PlainTextInputElement(action_id=Field.DEAL.action, max_length=MAX_DEAL_ID),
             ),
             InputBlock(
                 block_id=Field.COMPANY,
-                label="Company",
+                label=_words("company_label"),
                 optional=True,
                 element=PlainTextInputElement(action_id=Field.COMPANY.action, max_length=200),
             ),
             InputBlock(
                 block_id=Field.ENGINEER,
-                label="Support engineer",
+                label=_words("engineer_label"),
                 optional=True,
-                hint="Leave empty to pick from the care roster.",
+                hint=_words("engineer_hint"),
                 element=UserSelectElement(action_id=Field.ENGINEER.action),
             ),
             InputBlock(
                 block_id=Field.CONTACTS,
-                label="Prospect contacts",
+                label=_words("contacts_label"),
                 optional=True,
-                hint="Email addresses, separated by commas or new lines.",
+                hint=_words("contacts_hint"),
                 element=PlainTextInputElement(action_id=Field.CONTACTS.action, multiline=True),
             ),
             InputBlock(
                 block_id=Field.NOTES,
-                label="Hand-off notes",
+                label=_words("notes_label"),
                 optional=True,
-                hint="What was promised: the engineer gets this in their brief.",
+                hint=_words("notes_hint"),
                 element=PlainTextInputElement(
                     action_id=Field.NOTES.action, multiline=True, max_length=MAX_NOTES
                 ),
@@ -59,3 +60,8 @@ def introduce_modal() -> dict[str, Any]:
         ],
     )
     return view.to_dict()
+
+
+def _words(key: str) -> str:
+    """The form's words (`templates/phrases/slash.toml`, `[modal]`); plain text, as typed."""
+    return phrase(f"slash.modal.{key}")

@@ -214,3 +214,15 @@ def test_every_slash_and_usage_phrase_renders_without_leftovers():
         if key.startswith(("slash.", "usage.")):
             said = phrase(key, **values)
             assert said and "{" not in said and "None" not in said and "  " not in said, key
+
+
+def test_the_modal_words_fit_slack_limits():
+    from slack_sdk.models.views import View
+
+    from bot.modal import introduce_modal
+
+    view = introduce_modal()
+    View(**view).validate_json()  # titles at most 24 characters, labels 2000, hints 2000
+    words = [view["title"]["text"], view["submit"]["text"], view["close"]["text"]]
+    words += [b["label"]["text"] for b in view["blocks"]]
+    assert all(w and w == w.strip() and "{" not in w for w in words)
