@@ -10,7 +10,7 @@ from slack_sdk.models.views import View
 
 from bot.ids import Field, ModalId
 from bot.parsing import MAX_DEAL_ID, MAX_NOTES
-from bot.templating import phrase
+from bot.templating import has_phrase, phrase
 
 
 def introduce_modal() -> dict[str, Any]:
@@ -22,44 +22,33 @@ def introduce_modal() -> dict[str, Any]:
         submit=_words("submit"),
         close=_words("close"),
         blocks=[
-            InputBlock(
-                block_id=Field.DEAL,
-                label=_words("deal_label"),
-                hint=_words("deal_hint"),
-                element=PlainTextInputElement(action_id=Field.DEAL.action, max_length=MAX_DEAL_ID),
-            ),
-            InputBlock(
-                block_id=Field.COMPANY,
-                label=_words("company_label"),
-                optional=True,
-                element=PlainTextInputElement(action_id=Field.COMPANY.action, max_length=200),
-            ),
-            InputBlock(
-                block_id=Field.ENGINEER,
-                label=_words("engineer_label"),
-                optional=True,
-                hint=_words("engineer_hint"),
-                element=UserSelectElement(action_id=Field.ENGINEER.action),
-            ),
-            InputBlock(
-                block_id=Field.CONTACTS,
-                label=_words("contacts_label"),
-                optional=True,
-                hint=_words("contacts_hint"),
-                element=PlainTextInputElement(action_id=Field.CONTACTS.action, multiline=True),
-            ),
-            InputBlock(
-                block_id=Field.NOTES,
-                label=_words("notes_label"),
-                optional=True,
-                hint=_words("notes_hint"),
-                element=PlainTextInputElement(
-                    action_id=Field.NOTES.action, multiline=True, max_length=MAX_NOTES
-                ),
-            ),
+            _input(Field.DEAL, PlainTextInputElement(max_length=MAX_DEAL_ID), optional=None),
+            _input(Field.COMPANY, PlainTextInputElement(max_length=200)),
+            _input(Field.ENGINEER, UserSelectElement()),
+            _input(Field.CONTACTS, PlainTextInputElement(multiline=True)),
+            _input(Field.NOTES, PlainTextInputElement(multiline=True, max_length=MAX_NOTES)),
         ],
     )
     return view.to_dict()
+
+
+def _input(
+    field: Field,
+    element: PlainTextInputElement | UserSelectElement,
+    *,
+    optional: bool | None = True,
+) -> InputBlock:
+    """One input: block id `field`, action id `field.action` (what the listener reads back),
+    its label and (when the phrases have one) its hint."""
+    element.action_id = field.action
+    hint = f"{field.value}_hint"
+    return InputBlock(
+        block_id=field,
+        label=_words(f"{field.value}_label"),
+        optional=optional,
+        hint=_words(hint) if has_phrase(f"slash.modal.{hint}") else None,
+        element=element,
+    )
 
 
 def _words(key: str) -> str:
