@@ -17,7 +17,7 @@ from bot.templating import phrase
 from bot.text import Mrkdwn, clean_value
 
 MAX_CONTACTS = 20  # prospect contacts per deal
-MAX_NOTES = 3000  # hand-off notes; also Slack's limit for one section of text
+MAX_NOTES = 3000  # hand-off notes, from the modal or a CRM
 MAX_DEAL_ID = 64
 
 DEAL_ID = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._:/#-]{{0,{MAX_DEAL_ID - 1}}}$")

@@ -51,4 +51,4 @@ def test_an_unexpected_error_in_the_modal_shows_its_id_on_the_deal_field(bot, mo
 def test_a_deal_id_with_spaces_is_refused_in_the_modal(bot):
     status, body = bot.interact(submission({Field.DEAL: "D 7"}))
     answer = json.loads(body)
-    assert "is not a deal id" in answer["errors"][Field.DEAL]
+    assert status == 200 and "is not a deal id" in answer["errors"][Field.DEAL]
