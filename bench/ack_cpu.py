@@ -68,10 +68,10 @@ def cpu_ms(work: Callable[[], None], requests: int) -> float:
 
 
 def bench_db(kind: str, requests: int, api_url: str) -> list[list[object]]:
-    from bot import commands
+    from bot import slash_grammar
     from bot.config import Settings
     from bot.db import session_scope
-    from bot.flows import slash
+    from bot.flows import slash_handlers
     from bot.runtime import build_runtime
     from bot.web import create_web_app
 
@@ -84,12 +84,12 @@ def bench_db(kind: str, requests: int, api_url: str) -> list[list[object]]:
         runtime = build_runtime(settings, with_worker=False)
         careintro = create_web_app(runtime.bolt, runtime.engine, settings, lambda: None)
         bare = build_bare(api_url)
-        parsed = commands.parse("status")
+        parsed = slash_grammar.parse("status")
         base = status_environ()
 
         def status_work() -> None:
             with session_scope(runtime.engine) as session:
-                slash.handle(session, command=parsed, user_id=CALLER, settings=settings)
+                slash_handlers.handle(session, command=parsed, user_id=CALLER, settings=settings)
 
         executed: list[str] = []
 

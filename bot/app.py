@@ -6,15 +6,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot.listeners import register_listeners
-from bot.services import Services, unexpected
+from bot.listeners import errors, register_listeners
+from bot.services import Services
 from bot.slack.client import make_client
 
 log = logging.getLogger(__name__)
@@ -94,9 +93,5 @@ def build_app(
     )
     app.middleware(same_workspace)
     register_listeners(app, services)
-
-    @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> None:
-        unexpected(error, f"listener for {body.get('type') or body.get('command') or 'request'}")
-
+    errors.register(app)
     return app

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-USAGE = (
-    "Usage: `/introduce-care [help | now <deal> [company] [@engineer] [email …] | "
-    "watch <deal> … | stage <deal> <stage> | status [<deal>] | unwatch <deal> | "
-    "team add @user [backup @user] | team remove @user | team list | reminders on|off]`"
-)
+from bot.templating import phrase
+
+USAGE = phrase("usage.line")  # the words live in templates/phrases/usage.toml
 
 
 class UserError(Exception):
-    """Something the person who asked can fix; the message is one line for them."""
+    """Something the person who asked can fix; the message is one line for them.
 
-    def __init__(self, message: str, *, with_usage: bool = False) -> None:
+    `about` names the input to fix (a `bot.ids.Field`): a modal shows the message there.
+    """
+
+    def __init__(self, message: str, *, with_usage: bool = False, about: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.with_usage = with_usage
+        self.about = about
 
     def __str__(self) -> str:
         return f"{self.message}\n{USAGE}" if self.with_usage else self.message
@@ -24,8 +26,8 @@ class UserError(Exception):
 class UsageError(UserError):
     """Bad command text: the reason and the usage line."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, with_usage=True)
+    def __init__(self, message: str, *, about: str | None = None) -> None:
+        super().__init__(message, with_usage=True, about=about)
 
 
 class SlackStepError(Exception):

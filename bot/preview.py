@@ -10,6 +10,7 @@ from typing import Any
 from bot.config import Settings
 from bot.db import make_engine, session_scope
 from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock
+from bot.plain_text import blocks_to_text
 from bot.store.deals import get_deal
 from bot.templating import (
     ExternalContext,
@@ -21,7 +22,6 @@ from bot.templating import (
     render_external_text,
     render_internal,
 )
-from bot.textview import blocks_to_text
 
 SAMPLE_PEOPLE = {
     "U_AE": PublicProfile("U_AE", "Alex Account", "Account Executive"),

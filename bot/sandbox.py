@@ -19,11 +19,11 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.emulator import FakeSlack
 from bot.models import Contact, Introduction, IntroStatus
+from bot.plain_text import blocks_to_text, mrkdwn_to_text
 from bot.preview import sample_deal_fields
 from bot.runtime import HttpServer, build_runtime
 from bot.slack.requests import post, signed_headers, slash_command_body
 from bot.store.deals import upsert_deal
-from bot.textview import blocks_to_text, mrkdwn_to_text
 
 SECRET = "sandbox-signing-secret"  # noqa: S105 (the emulator's, not a real secret)
 TOKEN = "xoxb-sandbox"  # noqa: S105

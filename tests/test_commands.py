@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import commands as c
+from bot import slash_grammar as c
 from bot.exceptions import USAGE, UsageError
 
 

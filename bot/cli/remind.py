@@ -34,7 +34,7 @@ def remind_now(settings: Settings, *, dry_run: bool) -> list[str]:
 
 def _dry_run(engine: Engine, settings: Settings) -> list[str]:
     """Each message as text under its recipient, then what the run would do."""
-    from bot.textview import blocks_to_text
+    from bot.plain_text import blocks_to_text
 
     with Session(engine) as session:
         plan = collect(session, now=utcnow(), settings=settings, force=True)

@@ -9,12 +9,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.commands import normalise_email
 from bot.exceptions import UserError
+from bot.parsing import MAX_CONTACTS, MAX_DEAL_ID, MAX_NOTES, is_deal_id, normalise_email
 from bot.text import clean_value
 
-_DEAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$")
-MAX_CONTACTS = 20
 MAX_AMOUNT = Decimal("1e13")
 
 
@@ -66,10 +64,12 @@ def parse_record(raw: Any, *, require_stage: bool, where: str = "") -> DealRecor
     prefix = f"{where}." if where else ""
     if not isinstance(raw, Mapping):
         raise RecordError(f"{where or 'body'}: must be a JSON object")
-    crm_id = _text(raw, "deal_id", prefix, required=True, limit=64, numbers=True)
+    crm_id = _text(raw, "deal_id", prefix, required=True, limit=MAX_DEAL_ID, numbers=True)
     assert crm_id is not None
-    if not _DEAL_ID.match(crm_id):
-        raise RecordError(f"{prefix}deal_id: letters, digits and -_.:/# only, up to 64 characters")
+    if not is_deal_id(crm_id):
+        raise RecordError(
+            f"{prefix}deal_id: letters, digits and -_.:/# only, up to {MAX_DEAL_ID} characters"
+        )
     stage = _text(raw, "stage", prefix, required=require_stage, limit=100)
     warnings: list[str] = []
     contacts: list[str] = []
@@ -94,7 +94,7 @@ def parse_record(raw: Any, *, require_stage: bool, where: str = "") -> DealRecor
         owner_email=_email(raw, "owner_email", prefix),
         engineer_email=_email(raw, "engineer_email", prefix),
         contacts=tuple(contacts),
-        notes=_text(raw, "notes", prefix, limit=3000, keep_lines=True),
+        notes=_text(raw, "notes", prefix, limit=MAX_NOTES, keep_lines=True),
         warnings=tuple(warnings),
     )
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.models import Deal, Introduction, IntroStatus, StageChange
 from bot.store.introductions import introduction_of, request_introduction, steps_of
+from bot.templating import phrase
 from bot.text import clean_value, normalise_stage
 
 
@@ -39,12 +40,12 @@ def record_stage(
     label = clean_value(label, limit=100)
     new, old = normalise_stage(label), deal.stage
     if new == old:
-        return Outcome("That is its stage already; nothing changed.")
+        return Outcome(phrase("slash.stage.unchanged"))
     backward = bool(old) and rank(new, settings) < rank(old, settings)
     deal.stage, deal.stage_label = new, label
     session.add(deal)
     outcome = (
-        Outcome("Moving back changes nothing.")
+        Outcome(phrase("slash.stage.backward"))
         if backward
         else effect(session, deal=deal, settings=settings, user_id=user_id)
     )
@@ -73,37 +74,36 @@ def apply_current_stage(
 
 def effect(session: Session, *, deal: Deal, settings: Settings, user_id: str | None) -> Outcome:
     if not (deal.watched or settings.auto_watch):
-        return Outcome("The deal is not watched, so nothing else happens.")
+        return Outcome(phrase("slash.stage.not_watched"))
     stage = deal.stage
     if stage in settings.preclose_stages:
         _, queued = request_introduction(session, deal=deal, source="stage", requested_by=user_id)
-        return Outcome(
-            "The introduction starts now." if queued else "It is already introduced.", queued
-        )
+        key = "slash.stage.starts_now" if queued else "slash.stage.already_introduced"
+        return Outcome(phrase(key), queued)
     if stage in settings.won_stages:
         intro = introduction_of(session, deal_id=deal.id)
         if intro is not None and intro.status not in (IntroStatus.CANCELLED, IntroStatus.FAILED):
-            return Outcome("Won, and already introduced.")
+            return Outcome(phrase("slash.stage.won_introduced"))
         _, queued = request_introduction(
             session, deal=deal, source="stage", requested_by=user_id, late=True
         )
         if intro is not None:
             intro.late = True
-        return Outcome("Won before any introduction: introducing now, marked late.", queued)
+        return Outcome(phrase("slash.stage.won_late"), queued)
     if stage in settings.lost_stages:
         return Outcome(cancel_unstarted(session, deal=deal))
-    return Outcome("No introduction is due at this stage.")
+    return Outcome(phrase("slash.stage.not_due"))
 
 
 def cancel_unstarted(session: Session, *, deal: Deal) -> str:
     intro = introduction_of(session, deal_id=deal.id)
     if intro is None:
-        return "Lost; there was no introduction."
+        return phrase("slash.stage.lost_none")
     if intro.status == IntroStatus.PENDING and not steps_of(session, intro_id=intro.id):
         intro.status = IntroStatus.CANCELLED
         session.add(intro)
-        return "Lost: the introduction that had not started is cancelled."
-    return "Lost; the introduction had already started, so it stays."
+        return phrase("slash.stage.lost_cancelled")
+    return phrase("slash.stage.lost_started")
 
 
 def history_of(session: Session, *, deal: Deal, limit: int = 5) -> Sequence[StageChange]:

@@ -1,5 +1,9 @@
 """Buttons in the bot's messages: ack at once; then, in a lazy listener (after Slack has
-its answer), record (a quick local write), hand off, and answer the person."""
+its answer), record (a quick local write), hand off, and answer the person.
+
+Bolt only logs what a lazy listener raises (it never reaches `@app.error`), so this one
+turns its own errors into words with `bot.listeners.errors.explain`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from slack_sdk import WebClient
 from bot.db import session_scope
 from bot.flows import reminders
 from bot.ids import ActionId
-from bot.services import Services, unexpected
+from bot.listeners.errors import explain
+from bot.services import Services
 
 
 def register(app: App, services: Services) -> None:
@@ -34,8 +39,8 @@ def handle_introduce(
     try:
         with session_scope(services.engine) as session:
             reply = reminders.introduce_from_reminder(session, crm_id=crm_id, user_id=user_id)
-    except Exception as exc:  # one place turns the unexpected into an error id
-        text = unexpected(exc, "reminder button")
+    except Exception as exc:  # a lazy listener's errors never reach Bolt's error handler
+        text = explain(exc, "reminder button")
     else:
         text = reply.text
         if reply.queued:

@@ -2,6 +2,8 @@
 
 The app answers Slack when the ack listener returns (`process_before_response`), so it
 never calls Slack itself: opening the modal is a lazy listener, run after the answer.
+A UserError (bad text, unknown deal) or anything unexpected raised here is answered by
+`bot.listeners.errors.answer_error`.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import commands as c
+from bot import slash_grammar
 from bot.db import session_scope
 from bot.exceptions import UserError
-from bot.flows import slash
+from bot.flows import slash_handlers
 from bot.ids import COMMAND
-from bot.services import Services, unexpected
-from bot.views import introduce_modal
+from bot.modal import introduce_modal
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +37,11 @@ def register(app: App, services: Services) -> None:
 
 
 def is_bare(command: dict[str, Any]) -> bool:
-    return isinstance(_parse_or_none(command), c.OpenModal)
-
-
-def _parse_or_none(command: dict[str, Any]) -> c.Command | None:
+    """A matcher: bad text is not bare (the main listener answers it with the reason)."""
     try:
-        return c.parse(command.get("text") or "")
+        return isinstance(slash_grammar.parse(command.get("text") or ""), slash_grammar.OpenModal)
     except UserError:
-        return None
+        return False
 
 
 def ack_only(ack: Ack) -> None:
@@ -58,19 +57,11 @@ def open_modal(client: WebClient, command: dict[str, Any]) -> None:
 
 
 def handle_command(ack: Ack, command: dict[str, Any], services: Services) -> None:
-    user_id = command.get("user_id", "")
-    try:
-        parsed = c.parse(command.get("text") or "")
-        with session_scope(services.engine) as session:
-            reply = slash.handle(
-                session, command=parsed, user_id=user_id, settings=services.settings
-            )
-    except UserError as exc:
-        ack(response_type="ephemeral", text=str(exc))
-        return
-    except Exception as exc:  # one place turns the unexpected into an error id
-        ack(response_type="ephemeral", text=unexpected(exc, "slash command"))
-        return
+    parsed = slash_grammar.parse(command.get("text") or "")
+    with session_scope(services.engine) as session:
+        reply = slash_handlers.handle(
+            session, command=parsed, user_id=command.get("user_id", ""), settings=services.settings
+        )
     ack(response_type="ephemeral", text=reply.text, blocks=reply.blocks or None)
     if reply.queued:
         services.hand_off()

@@ -1,4 +1,8 @@
-"""The introduction modal's submission: validate, answer errors inline, record, hand off."""
+"""The introduction modal's submission: validate, answer errors inline, record, hand off.
+
+What `slash_handlers.introduce` refuses (a UserError names the field) and anything
+unexpected are answered inline by `bot.listeners.errors.answer_error`.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import commands as c
+from bot import parsing
 from bot.db import session_scope
 from bot.exceptions import UserError
-from bot.flows import slash
+from bot.flows import slash_handlers
 from bot.ids import Field, ModalId
-from bot.services import Services, unexpected
+from bot.services import Services
+from bot.slash_grammar import Introduce
+from bot.templating import phrase
 from bot.text import clean_value
 
 
@@ -28,24 +34,24 @@ def _value(view: dict[str, Any], field: Field) -> Any:
     return action.get("selected_user") if field == Field.ENGINEER else (action.get("value") or "")
 
 
-def parse_submission(view: dict[str, Any]) -> tuple[c.Introduce, str, dict[str, str]]:
+def parse_submission(view: dict[str, Any]) -> tuple[Introduce, str, dict[str, str]]:
     """The request the modal describes, its notes, and errors by block id."""
     errors: dict[str, str] = {}
     deal_id = _value(view, Field.DEAL).strip()
     try:
-        deal_id = c.parse(f"now {deal_id}").deal_id if deal_id else ""  # type: ignore[union-attr]
+        deal_id = parsing.deal_id(deal_id) if deal_id else ""
     except UserError as exc:
         errors[Field.DEAL] = exc.message
-    if not deal_id and Field.DEAL not in errors:
-        errors[Field.DEAL] = "Enter the deal id."
+    if not deal_id:
+        errors.setdefault(Field.DEAL, phrase("usage.modal_deal_missing"))
     contacts: list[str] = []
     for raw in re.split(r"[\s,;]+", _value(view, Field.CONTACTS)):
         if raw:
             try:
-                contacts.append(c.normalise_email(raw))
+                contacts.append(parsing.normalise_email(raw))
             except UserError as exc:
                 errors[Field.CONTACTS] = exc.message
-    request = c.Introduce(
+    request = Introduce(
         "now",
         deal_id,
         clean_value(_value(view, Field.COMPANY)),
@@ -62,18 +68,14 @@ def handle_submission(
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    user_id = body.get("user", {}).get("id", "")
-    try:
-        with session_scope(services.engine) as session:
-            reply = slash.introduce(
-                session, request=request, user_id=user_id, settings=services.settings, notes=notes
-            )
-    except UserError as exc:
-        ack(response_action="errors", errors={Field.ENGINEER: exc.message[:150]})
-        return
-    except Exception as exc:
-        ack(response_action="errors", errors={Field.DEAL: unexpected(exc, "modal")[:150]})
-        return
+    with session_scope(services.engine) as session:
+        reply = slash_handlers.introduce(
+            session,
+            request=request,
+            user_id=body.get("user", {}).get("id", ""),
+            settings=services.settings,
+            notes=notes,
+        )
     ack()
     if reply.queued:
         services.hand_off()

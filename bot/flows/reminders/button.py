@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.flows.slash import Reply
+from bot.flows.slash_handlers import Reply
 from bot.models import IntroStatus
 from bot.store.deals import get_deal
 from bot.store.introductions import request_introduction

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
-
 from bot.exceptions import UsageError
+from bot.parsing import (
+    MAX_CONTACTS,
+    deal_id,
+    echo,
+    mailto_address,
+    mention_id,
+    normalise_email,
+    slack_unescape,
+)
+from bot.templating import phrase
 from bot.text import clean_value
-
-_MENTION = re.compile(r"^<@([UW][A-Z0-9_]{1,30})(?:\|[^>]*)?>$")
-_MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
-_DEAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$")
-MAX_CONTACTS = 20
 
 
 @dataclass(frozen=True)
@@ -88,25 +90,6 @@ Command = (
 )
 
 
-def normalise_email(raw: str) -> str:
-    """A valid address, lower-cased; raises UsageError naming the bad one."""
-    shown = raw if len(raw) <= 80 else raw[:77] + "…"
-    try:
-        return validate_email(raw, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        raise UsageError(f"`{shown}` is not a valid email address.") from None
-
-
-def slack_unescape(text: str) -> str:
-    """Slack sends typed `&`, `<`, `>` as entities; keep what the person typed."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def mention_id(token: str) -> str | None:
-    match = _MENTION.match(token)
-    return match[1] if match else None
-
-
 def parse(text: str) -> Command:
     """Parse the command text exactly as the SPEC's table reads."""
     words = text.split()
@@ -121,34 +104,29 @@ def parse(text: str) -> Command:
         deal = _deal(args, "stage")
         stage = clean_value(slack_unescape(" ".join(args[1:])), limit=100)
         if not stage:
-            raise UsageError("Say which stage, e.g. `/introduce-care stage D-42 Contract Sent`.")
+            raise UsageError(phrase("usage.say_stage"))
         return SetStage(deal, stage)
     if verb == "status":
         if len(args) > 1:
-            raise UsageError("`status` takes at most one deal id.")
+            raise UsageError(phrase("usage.status_args"))
         return Status(_deal(args, "status") if args else None)
     if verb == "unwatch":
         if len(args) != 1:
-            raise UsageError("`unwatch` takes one deal id.")
+            raise UsageError(phrase("usage.unwatch_args"))
         return Unwatch(_deal(args, "unwatch"))
     if verb == "team":
         return _team(args)
     if verb == "reminders":
         if len(args) != 1 or args[0].lower() not in ("on", "off"):
-            raise UsageError("Say `reminders on` or `reminders off`.")
+            raise UsageError(phrase("usage.reminders_args"))
         return Reminders(on=args[0].lower() == "on")
-    raise UsageError(f"I don't know `{clean_value(verb, limit=30)}`.")
+    raise UsageError(phrase("usage.unknown_verb", verb=echo(clean_value(verb, limit=30))))
 
 
 def _deal(args: list[str], verb: str) -> str:
     if not args:
-        raise UsageError(f"`{verb}` needs a deal id, e.g. `/introduce-care {verb} D-42`.")
-    if not _DEAL_ID.match(args[0]):
-        shown = clean_value(args[0], limit=40)
-        raise UsageError(
-            f"`{shown}` is not a deal id (letters, digits and `-_.:/#`, up to 64 characters)."
-        )
-    return args[0]
+        raise UsageError(phrase("usage.needs_deal", verb=verb))
+    return deal_id(args[0])
 
 
 def _introduce(verb: str, args: list[str]) -> Introduce:
@@ -158,24 +136,23 @@ def _introduce(verb: str, args: list[str]) -> Introduce:
     company: list[str] = []
     for token in args[1:]:
         user = mention_id(token)
-        mailto = _MAILTO.match(token)
+        mailto = mailto_address(token)
         if user:
             if engineer and engineer != user:
-                raise UsageError("Name one engineer; the backup comes from the care roster.")
+                raise UsageError(phrase("usage.one_engineer"))
             engineer = user
         elif mailto or ("@" in token and not token.startswith("<")):
             if token.startswith("@"):
                 raise UsageError(
-                    f"`{clean_value(token, limit=40)}` is not a Slack mention: pick the person "
-                    "from the list Slack shows when you type @."
+                    phrase("usage.not_a_mention", value=echo(clean_value(token, limit=40)))
                 )
-            email = normalise_email(mailto[1] if mailto else token)
+            email = normalise_email(mailto or token)
             if email not in contacts:
                 contacts.append(email)
         else:
             company.append(token)
     if len(contacts) > MAX_CONTACTS:
-        raise UsageError(f"At most {MAX_CONTACTS} contacts per deal.")
+        raise UsageError(phrase("usage.too_many_contacts", max=MAX_CONTACTS))
     company_name = clean_value(slack_unescape(" ".join(company)))
     return Introduce(verb, deal, company_name, engineer, tuple(contacts))
 
@@ -192,6 +169,6 @@ def _team(args: list[str]) -> TeamAdd | TeamRemove | TeamList:
         backup = mention_id(args[3])
         if args[2].lower() == "backup" and backup:
             if backup == user:
-                raise UsageError("Someone can't be their own backup.")
+                raise UsageError(phrase("usage.own_backup"))
             return TeamAdd(user, backup)
-    raise UsageError("Say `team add @user [backup @user]`, `team remove @user` or `team list`.")
+    raise UsageError(phrase("usage.team_args"))

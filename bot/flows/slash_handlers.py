@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import commands as c
+from bot import slash_grammar as c
 from bot.config import Settings
 from bot.exceptions import UsageError, UserError
 from bot.flows import stages
 from bot.flows.response_watch import questions_of
+from bot.ids import Field
 from bot.models import Deal, Introduction, IntroStatus
+from bot.parsing import MAX_NOTES
 from bot.store.contacts import add_contacts, contacts_of
 from bot.store.deals import deals_for_user, get_deal, upsert_deal
 from bot.store.introductions import (
@@ -27,9 +29,7 @@ from bot.store.introductions import (
 )
 from bot.store.people import set_reminders
 from bot.store.roster import active_members, add_member, remove_member
-from bot.templating import render_internal
-
-MAX_NOTES = 3000
+from bot.templating import phrase, render_internal
 
 
 @dataclass
@@ -56,15 +56,15 @@ def handle(session: Session, *, command: c.Command, user_id: str, settings: Sett
             deal = _known_deal(session, deal_id)
             deal.watched = False
             session.add(deal)
-            return Reply(f"Stopped watching {deal_id}. Nothing already created was touched.")
+            return Reply(phrase("slash.unwatched", crm_id=deal_id))
         case c.TeamAdd() | c.TeamRemove():
             return team_change(session, command=command, user_id=user_id, settings=settings)
         case c.TeamList():
             return team_list(session)
         case c.Reminders(on=on):
             set_reminders(session, user_id=user_id, on=on)
-            return Reply("Weekly reminders are on." if on else "Weekly reminders are off.")
-    raise UsageError("I don't know that command.")
+            return Reply(phrase("slash.reminders_on" if on else "slash.reminders_off"))
+    raise UsageError(phrase("usage.unknown_command"))
 
 
 def introduce(
@@ -74,10 +74,7 @@ def introduce(
     if not request.engineer and not active_members(session):
         existing = get_deal(session, crm_id=request.deal_id)
         if not (existing and (existing.engineer_user_id or existing.engineer_email)):
-            raise UsageError(
-                "Name the engineer (@someone): the care roster is empty. "
-                "Add engineers with `/introduce-care team add @user`."
-            )
+            raise UsageError(phrase("slash.roster_empty"), about=Field.ENGINEER)
     is_new = get_deal(session, crm_id=request.deal_id) is None
     deal = upsert_deal(
         session,
@@ -96,28 +93,21 @@ def introduce(
         intro = stages.apply_current_stage(session, deal=deal, settings=settings, user_id=user_id)
         if intro is not None:
             return Reply(
-                f"Watching {name} ({deal.crm_id}); it is already at a pre-close stage, "
-                "so the introduction starts now.",
-                queued=True,
+                phrase("slash.watching_started", name=name, crm_id=deal.crm_id), queued=True
             )
-        return Reply(
-            f"Watching {name} ({deal.crm_id}). The introduction starts by itself when "
-            "its stage becomes pre-close."
-        )
+        return Reply(phrase("slash.watching", name=name, crm_id=deal.crm_id))
     intro, queued = request_introduction(session, deal=deal, source="now", requested_by=user_id)
     if not queued:
         return Reply(_already(intro, name, deal.crm_id))
-    return Reply(
-        f"Introducing {name} ({deal.crm_id}) to their care team. I'll DM you when it's done.",
-        queued=True,
-    )
+    return Reply(phrase("slash.introducing", name=name, crm_id=deal.crm_id), queued=True)
 
 
 def _already(intro: Introduction, name: str, crm_id: str) -> str:
     if intro.status == IntroStatus.DONE:
-        where = f" in <#{intro.channel_id}>" if intro.channel_id else ""
-        return f"{name} ({crm_id}) is already introduced{where}. Nothing changed."
-    return f"The introduction of {name} ({crm_id}) is already under way. Nothing changed."
+        return phrase(
+            "slash.already_introduced", name=name, crm_id=crm_id, channel_id=intro.channel_id
+        )
+    return phrase("slash.already_under_way", name=name, crm_id=crm_id)
 
 
 def set_stage(
@@ -127,10 +117,14 @@ def set_stage(
     outcome = stages.record_stage(
         session, deal=deal, label=stage, source="slash", settings=settings, user_id=user_id
     )
-    return Reply(
-        f"{deal.company or deal.crm_id} ({crm_id}) is now at “{stage}”. {outcome.message}",
-        queued=outcome.queued,
+    text = phrase(
+        "slash.stage_set",
+        name=deal.company or deal.crm_id,
+        crm_id=crm_id,
+        stage=stage,
+        effect=outcome.message,
     )
+    return Reply(text, queued=outcome.queued)
 
 
 def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
@@ -156,19 +150,22 @@ def team_change(
     session: Session, *, command: c.TeamAdd | c.TeamRemove, user_id: str, settings: Settings
 ) -> Reply:
     if settings.admins and user_id not in settings.admins:
-        raise UserError("Only care admins (CARE_ADMINS) can change the care roster.")
+        raise UserError(phrase("slash.admins_only"))
     if isinstance(command, c.TeamRemove):
         if not remove_member(session, user_id=command.user_id):
-            raise UserError(f"<@{command.user_id}> is not on the care roster.")
-        return Reply(
-            f"<@{command.user_id}> is off the care roster. Their introductions stay theirs."
-        )
+            raise UserError(phrase("slash.not_on_roster", user_id=command.user_id))
+        return Reply(phrase("slash.left_roster", user_id=command.user_id))
     _, created = add_member(
         session, user_id=command.user_id, backup_id=command.backup_id, added_by=user_id
     )
-    backup = f" with <@{command.backup_id}> as backup" if command.backup_id else ""
-    verb = "joined" if created else "is on"
-    return Reply(f"<@{command.user_id}> {verb} the care roster{backup}.")
+    return Reply(
+        phrase(
+            "slash.joined_roster",
+            user_id=command.user_id,
+            backup_id=command.backup_id,
+            created=created,
+        )
+    )
 
 
 def team_list(session: Session) -> Reply:
@@ -181,5 +178,5 @@ def team_list(session: Session) -> Reply:
 def _known_deal(session: Session, crm_id: str) -> Deal:
     deal = get_deal(session, crm_id=crm_id)
     if deal is None:
-        raise UsageError(f"I don't know deal {crm_id}. Register it with `now` or `watch` first.")
+        raise UsageError(phrase("slash.unknown_deal", crm_id=crm_id))
     return deal
