@@ -168,6 +168,8 @@ def _samples_for(name: str, deal: Deal) -> dict[str, Any]:
                 "deals": [(deal, intro)],
                 "team": home.TeamFigures(12, 1, 9.0, 31.0, 4, 3, 12.0),
             }
+        case "internal/ae_done.j2":  # one invitation sent, the next waiting its turn
+            return {"sent": 1, "waiting": 1, "joined": 0}
         case "internal/invite_accepted.j2":
             return {"email": "cto@acme.example", "next_emails": ["cfo@acme.example"]}
         case "internal/reminder_engineer.j2":
