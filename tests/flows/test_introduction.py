@@ -282,3 +282,12 @@ def test_a_worker_whose_lease_ran_out_stops_and_the_next_finishes_once(make_bot,
     assert len(fake.messages(intro.channel_id)) == 1  # one welcome
     assert len(fake.shared_invites) == 1
     assert len(fake.dm_messages("U_ENG")) == 1 and len(fake.dm_messages("U_AE")) == 1
+
+
+def test_the_step_table_runs_every_step_in_order():
+    """The runner finds each step in one explicit table, in the SPEC's order."""
+    from bot.flows.introduction.runner import STEP_TABLE
+    from bot.models import STEPS
+
+    assert tuple(STEP_TABLE) == STEPS
+    assert all(fn.__name__ == f"{step.value}_step" for step, fn in STEP_TABLE.items())
