@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.db import make_engine, session_scope
+from bot.flows.introduction.channel import TOPIC_LIMIT
 from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock
 from bot.store.deals import get_deal
 from bot.templating import (
@@ -80,7 +81,7 @@ def render(name: str, deal: Deal, settings: Settings) -> Message:
             response_minutes=settings.response_minutes,
         )
         if name == "external/topic.j2":
-            text = render_external_text(name, context, limit=250)
+            text = render_external_text(name, context, limit=TOPIC_LIMIT)
             return Message(
                 text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             )

@@ -49,6 +49,7 @@ STEP_TABLE: dict[Step, StepFn] = {
     Step.NOTIFY_AE: notify_ae_step,
 }
 MAX_ATTEMPTS = 8
+MAX_RETRY_DELAY_SECONDS = 300  # the wait doubles after each attempt, up to this
 QUICK_RETRY_DELAYS = (0.2, 1.0, 3.0)
 
 
@@ -207,7 +208,7 @@ class IntroductionRunner:
             assert intro is not None
             attempts = intro.attempts + 1
             if attempts < MAX_ATTEMPTS:
-                delay = timedelta(seconds=min(2**attempts, 300))
+                delay = timedelta(seconds=min(2**attempts, MAX_RETRY_DELAY_SECONDS))
                 self.lease.release(
                     session,
                     intro_id,
