@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.db import make_engine, session_scope
+from bot.flows.introduction.channel import TOPIC_LIMIT
 from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock
 from bot.plain_text import blocks_to_text
 from bot.store.deals import get_deal
@@ -80,7 +81,7 @@ def render(name: str, deal: Deal, settings: Settings) -> Message:
             response_minutes=settings.response_minutes,
         )
         if name == "external/topic.j2":
-            text = render_external_text(name, context, limit=250)
+            text = render_external_text(name, context, limit=TOPIC_LIMIT)
             return Message(
                 text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             )
@@ -168,6 +169,8 @@ def _samples_for(name: str, deal: Deal) -> dict[str, Any]:
                 "deals": [(deal, intro)],
                 "team": home.TeamFigures(12, 1, 9.0, 31.0, 4, 3, 12.0),
             }
+        case "internal/ae_done.j2":  # one invitation sent, the next waiting its turn
+            return {"sent": 1, "waiting": 1, "joined": 0}
         case "internal/invite_accepted.j2":
             return {"email": "cto@acme.example", "next_emails": ["cfo@acme.example"]}
         case "internal/reminder_engineer.j2":

@@ -6,9 +6,18 @@ import copy
 import threading
 import time
 
+import pytest
+
 from bot.config import Settings
 from bot.emulator import FakeSlack
-from bot.slack.client import RateLimitedWebClient, make_client, retry_after_seconds, send_dm
+from bot.exceptions import SlackStepError
+from bot.slack.client import (
+    RateLimitedWebClient,
+    make_client,
+    pages,
+    retry_after_seconds,
+    send_dm,
+)
 from tests.conftest import TOKEN
 
 
@@ -60,3 +69,31 @@ def test_a_dm_channel_is_opened_once_per_person(fake: FakeSlack) -> None:
     assert [c.args["users"] for c in fake.calls_to("conversations.open")] == ["U_ENG", "U_AE"]
     assert [m["text"] for m in fake.dm_messages("U_ENG")] == ["one", "three"]
     assert [m["text"] for m in fake.dm_messages("U_AE")] == ["two", "four"]
+
+
+def test_pages_follow_the_cursor_and_wait_out_a_429_on_a_later_page(fake: FakeSlack) -> None:
+    client = make_client(Settings(slack_bot_token=TOKEN, slack_api_url=fake.url))
+    members = [f"U{n:03}" for n in range(7)]
+    channel = fake.add_channel("many", members=members)
+    walked = pages("invite", client.conversations_members, channel=channel, limit=3)
+    first = next(walked)["members"]
+    fake.rate_limit_next("conversations.members", retry_after=0.2)  # on the second page
+    seen = first + [m for page in walked for m in page["members"]]
+    assert sorted(seen) == sorted(members) and len(seen) == len(members)
+    statuses = [c.status for c in fake.calls_to("conversations.members")]
+    assert statuses == [200, 429, 200, 200]
+
+
+def test_a_failed_later_page_is_a_slack_step_error(fake: FakeSlack) -> None:
+    client = make_client(Settings(slack_bot_token=TOKEN, slack_api_url=fake.url))
+    channel = fake.add_channel("many", members=[f"U{n:03}" for n in range(5)])
+    walked = pages("invite", client.conversations_members, channel=channel, limit=2)
+    next(walked)
+    fake.fail_next("conversations.members", status=500)
+    with pytest.raises(SlackStepError) as failed:
+        next(walked)
+    assert failed.value.step == "invite" and not failed.value.permanent
+    fake.fail_next("conversations.members", "channel_not_found")
+    with pytest.raises(SlackStepError) as failed:
+        list(pages("invite", client.conversations_members, channel=channel, limit=2))
+    assert failed.value.error == "channel_not_found" and failed.value.permanent

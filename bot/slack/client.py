@@ -159,6 +159,11 @@ class RateLimitedWebClient(WebClient):
         with self.limits.turn(api_method):
             return super().api_call(api_method, **kwargs)
 
+    def _request_for_pagination(self, api_url: str, req_args: dict[str, Any]) -> dict[str, Any]:
+        """A next page of an iterated response (`pages`) waits for its method's hold too."""
+        with self.limits.turn(api_url.split("?")[0].rsplit("/", 1)[-1]):
+            return super()._request_for_pagination(api_url, req_args)
+
 
 def make_client(settings: Settings, *, timeout: int = 30) -> WebClient:
     """A client for `SLACK_API_URL` that waits out 429s instead of failing."""
@@ -183,16 +188,40 @@ def slack_error(exc: SlackApiError) -> str:
     return f"http_{status}"
 
 
-def call(step: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-    """Call one Web API method, turning failures into SlackStepError."""
+@contextmanager
+def classified(step: str) -> Iterator[None]:
+    """Turn a Web API failure inside the block into SlackStepError (transient or not)."""
     try:
-        return fn(**kwargs)
+        yield
     except SlackApiError as exc:
         error = slack_error(exc)
         permanent = error not in TRANSIENT_ERRORS and not error.startswith("http_")
         raise SlackStepError(step, error, permanent=permanent) from exc
     except (SlackClientError, OSError) as exc:
         raise SlackStepError(step, f"connection: {type(exc).__name__}", permanent=False) from exc
+
+
+def call(step: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+    """Call one Web API method, turning failures into SlackStepError."""
+    with classified(step):
+        return fn(**kwargs)
+
+
+def pages(step: str, fn: Callable[..., Any], /, **kwargs: Any) -> Iterator[Any]:
+    """Each page of a cursor-paginated method, fetched as it is needed.
+
+    slack_sdk's `SlackResponse` iterates over the pages itself (it follows
+    `response_metadata.next_cursor`); each page's fetch goes through the client's retry
+    handlers (a 429 is waited out) and its failure is classified as `call` does.
+    """
+    with classified(step):
+        response = iter(fn(**kwargs))
+    while True:
+        with classified(step):
+            page = next(response, None)
+        if page is None:
+            return
+        yield page
 
 
 def open_dm(step: str, client: WebClient, user_id: str) -> str:

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.models import Deal, Introduction, IntroductionStep, IntroStatus
+from bot.models import Deal, Introduction, IntroductionStep, IntroStatus, Step, utcnow
 from bot.store.rows import update_row
 
 OPEN_STATUSES = (IntroStatus.PENDING, IntroStatus.RUNNING, IntroStatus.DONE)
+STEP_DETAIL_LIMIT = 500  # IntroductionStep.detail's column length
+ERROR_LIMIT = 500  # Introduction.last_error's column length
+
+# The bookkeeping every step of a run does, built once and run as Core statements on the
+# session's connection: the ORM's per-statement work (building, cache keys, bulk-update
+# evaluation, unit of work) was most of a worker's CPU in the bulk benchmark
+# (bench/README.md).
+_INTRO_AND_DEAL = (
+    select(Introduction, Deal)
+    .join(Deal, col(Deal.id) == col(Introduction.deal_id))
+    .where(col(Introduction.id) == bindparam("b_id"))
+)
+_START_STEP = insert(IntroductionStep).values(
+    introduction_id=bindparam("b_id"), step=bindparam("b_step"), started_at=bindparam("b_at")
+)
+_RECORD_DONE = (
+    update(IntroductionStep)
+    .where(col(IntroductionStep.introduction_id) == bindparam("b_id"))
+    .where(col(IntroductionStep.step) == bindparam("b_step"))
+    .where(col(IntroductionStep.done_at).is_(None))
+    .values(done_at=bindparam("b_at"), detail=bindparam("b_detail"))
+)
 
 
 def introduction_of(session: Session, *, deal_id: int | None) -> Introduction | None:
@@ -97,3 +119,27 @@ def open_introduction_counts(session: Session) -> dict[str, int]:
         .group_by(Introduction.engineer_user_id)
     )
     return {user: count for user, count in rows if user}
+
+
+def introduction_and_deal(session: Session, *, intro_id: int) -> tuple[Introduction, Deal]:
+    """An introduction and its deal, in one prebuilt query (read before every step)."""
+    intro, deal = session.exec(_INTRO_AND_DEAL, params={"b_id": intro_id}).one()
+    return intro, deal
+
+
+def start_step(session: Session, *, intro_id: int, step: Step) -> None:
+    """Record a step as started, before its Slack calls (a prebuilt INSERT)."""
+    session.connection().execute(_START_STEP, {"b_id": intro_id, "b_step": step, "b_at": utcnow()})
+
+
+def record_step_done(session: Session, *, intro_id: int, step: Step, detail: str) -> None:
+    """Record a started step as done, once (a prebuilt UPDATE); `detail` is cut to fit."""
+    session.connection().execute(
+        _RECORD_DONE,
+        {
+            "b_id": intro_id,
+            "b_step": step,
+            "b_at": utcnow(),
+            "b_detail": detail[:STEP_DETAIL_LIMIT],
+        },
+    )

@@ -144,7 +144,10 @@ def test_accepted_invitation_invites_the_next_contact_and_tells_the_ae_once(bot,
         "cfo@acme.example": InviteState.SENT,
     }
     assert [i["email"] for i in fake.shared_invites] == ["cto@acme.example", "cfo@acme.example"]
-    told_ae = [m for m in fake.dm_messages("U_AE") if "accepted" in m["text"] + str(m["blocks"])]
+    # the acceptance notice (the AE's "introduced" DM says the next one waits until accepted)
+    told_ae = [
+        m for m in fake.dm_messages("U_AE") if "accepted the Slack Connect" in str(m["blocks"])
+    ]
     told_eng = [
         m for m in fake.dm_messages("U_ENG") if "accepted the Slack Connect" in str(m["blocks"])
     ]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from bot.flows import introduction
+from bot.flows.introduction import people
 from bot.models import Contact, Introduction, IntroductionStep, IntroStatus, InviteState
 from tests.factories import make_deal, make_member
 
@@ -221,7 +221,7 @@ def test_a_profile_is_fetched_again_once_older_than_its_ttl(make_bot, fake, monk
     bot.command("now D-2 Beta Inc <@U_ENG> cto@beta.example")
     bot.wait_idle()
     assert "with Alex Account." in fake.channel_by_name("care-beta-inc").topic  # kept
-    monkeypatch.setattr(introduction, "PROFILE_TTL_SECONDS", 0.0)  # an hour has passed
+    monkeypatch.setattr(people, "PROFILE_TTL_SECONDS", 0.0)  # an hour has passed
     bot.command("now D-3 Gamma Ltd <@U_ENG> cto@gamma.example")
     intros = bot.wait_idle()
     assert [i.status for i in intros] == [IntroStatus.DONE] * 3
@@ -282,3 +282,12 @@ def test_a_worker_whose_lease_ran_out_stops_and_the_next_finishes_once(make_bot,
     assert len(fake.messages(intro.channel_id)) == 1  # one welcome
     assert len(fake.shared_invites) == 1
     assert len(fake.dm_messages("U_ENG")) == 1 and len(fake.dm_messages("U_AE")) == 1
+
+
+def test_the_step_table_runs_every_step_in_order():
+    """The runner finds each step in one explicit table, in the SPEC's order."""
+    from bot.flows.introduction.runner import STEP_TABLE
+    from bot.models import STEPS
+
+    assert tuple(STEP_TABLE) == STEPS
+    assert all(fn.__name__ == f"{step.value}_step" for step, fn in STEP_TABLE.items())
