@@ -12,7 +12,7 @@ from waitress.server import create_server
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.db import make_engine, migrate_if_needed
+from bot.db import make_engine, migrate_if_sqlite
 from bot.services import Services
 from bot.slack.client import make_client
 from bot.web import create_web_app
@@ -32,9 +32,7 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = False) -> Runtime:
     engine = make_engine(settings.database_url)
-    if settings.database_url.startswith("sqlite"):
-        # The embedded default needs no set-up; PostgreSQL migrates in the Procfile's `release`.
-        migrate_if_needed(settings.database_url)
+    migrate_if_sqlite(settings.database_url)
     client = make_client(settings)
     worker = (
         Worker(
