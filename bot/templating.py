@@ -103,7 +103,9 @@ def days_until(value: date | None, today: date | None = None) -> str:
     days = (value - (today or date.today())).days
     if days == 0:
         return "closes today"
-    return f"{days} days to close" if days > 0 else f"closed {-days} days ago"
+    if days > 0:
+        return f"{days} {plural(days, 'day', 'days')} to close"
+    return f"closed {-days} {plural(-days, 'day', 'days')} ago"
 
 
 class _Environment(ImmutableSandboxedEnvironment):
