@@ -93,6 +93,7 @@ class EventProcessor:
         return done
 
     def _claim(self) -> tuple[int, dict[str, Any]] | None:
+        """The next event (row id and body), claimed in its own transaction."""
         with session_scope(self.engine) as session:
             row = claim_event(session, lease_seconds=self.lease_seconds, now=utcnow())
             if row is None or row.id is None:

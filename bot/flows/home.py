@@ -62,6 +62,7 @@ class TeamFigures:
 
 
 def team_figures(session: Session, *, settings: Settings, now: datetime) -> TeamFigures:
+    """The team's last 30 days; a lead counts an introduction done, not late, before the win."""
     since = now - WINDOW
     clocks = clocks_since(session, since=since)
     seconds = [c.response_seconds for c in clocks if c.response_seconds is not None]
@@ -127,6 +128,7 @@ class HomeRefresh:
         self._lock = threading.Lock()
 
     def publish(self, user_id: str) -> bool:
+        """Build and publish one Home now; False when Slack refused it (logged)."""
         try:
             with session_scope(self.engine) as session:
                 view = home_view(session, user_id=user_id, settings=self.settings)
@@ -147,6 +149,7 @@ class HomeRefresh:
             self.publish(user_id)
 
     def mark(self, user_ids: Iterable[str | None]) -> None:
+        """Publish these Homes at the next `flush` (an introduction changed them)."""
         with self._lock:
             self._pending.update(dict.fromkeys(u for u in user_ids if u))
 

@@ -29,6 +29,7 @@ def ts_time(ts: str) -> datetime:
 
 
 def valid_ts(ts: str) -> bool:
+    """A `ts` we can order and date; events without one are not messages we watch."""
     try:
         Decimal(ts)
     except (InvalidOperation, ValueError):

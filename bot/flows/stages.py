@@ -29,6 +29,7 @@ class StageEffect:
 
 
 def _effect(key: str, queued: bool = False) -> StageEffect:
+    """An effect worded by `templates/phrases/events.toml` (`[stage]`)."""
     return StageEffect(phrase(f"events.stage.{key}"), queued)
 
 

@@ -33,6 +33,7 @@ def note_prospect_message(
 
 
 def has_open_clock(session: Session, *, intro_id: int | None) -> bool:
+    """One clock runs per introduction: a second question waits on the first's clock."""
     return (
         session.exec(
             select(ResponseClock.id).where(
@@ -55,6 +56,7 @@ def start_clock(session: Session, *, clock: ResponseClock) -> bool:
 
 
 def open_clocks_in(session: Session, *, channel_id: str) -> Sequence[ResponseClock]:
+    """The channel's unanswered clocks: a reply of ours may stop them."""
     return session.exec(
         select(ResponseClock).where(
             ResponseClock.channel_id == channel_id,
@@ -83,6 +85,7 @@ def clocks_of(session: Session, *, intro_id: int | None) -> Sequence[ResponseClo
 
 
 def clocks_since(session: Session, *, since: datetime) -> Sequence[ResponseClock]:
+    """Every clock started since `since`, for the team's figures."""
     return session.exec(select(ResponseClock).where(ResponseClock.started_at >= since)).all()
 
 

@@ -13,6 +13,7 @@ from bot.models import Deal, Introduction, StageChange
 
 
 def add_stage_change(session: Session, *, change: StageChange) -> None:
+    """Keep a change in the history (flushed: `status` may read it in this session)."""
     session.add(change)
     session.flush()
 
