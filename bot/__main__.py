@@ -108,10 +108,9 @@ def _import(settings: Settings, file: str) -> int:
     from pathlib import Path
 
     from bot.crm.csv_import import CsvReadError, import_csv
-    from bot.db import make_engine, migrate_if_needed
+    from bot.db import make_engine, migrate_if_sqlite
 
-    if settings.database_url.startswith("sqlite"):
-        migrate_if_needed(settings.database_url)
+    migrate_if_sqlite(settings.database_url)
     try:
         report = import_csv(make_engine(settings.database_url), settings, Path(file))
     except CsvReadError as exc:

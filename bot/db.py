@@ -110,6 +110,12 @@ def migrate_if_needed(url: str) -> bool:
     return True
 
 
+def migrate_if_sqlite(url: str) -> bool:
+    """Start-up's migration: the embedded SQLite default needs no set-up step, so it is
+    brought up to date here; PostgreSQL migrates in the Procfile's `release` instead."""
+    return url.startswith("sqlite") and migrate_if_needed(url)
+
+
 def ping(engine: Engine) -> bool:
     try:
         with engine.connect() as connection:

@@ -99,7 +99,6 @@ class Introduction(SQLModel, table=True):
     late: bool = False
     source: str = Field(default="now", max_length=16)
     requested_by: str | None = Field(default=None, max_length=32)
-    response_url: str | None = Field(default=None, max_length=500)
     engineer_user_id: str | None = Field(default=None, max_length=32, index=True)
     backup_user_id: str | None = Field(default=None, max_length=32)
     ae_user_id: str | None = Field(default=None, max_length=32, index=True)

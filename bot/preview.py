@@ -149,6 +149,7 @@ def _samples_for(name: str, deal: Deal) -> dict[str, Any]:
     """What one template needs beyond the shared values: a plausible sample of it."""
     from bot.flows import home, reminders
     from bot.flows.response_watch import Questions
+    from bot.store.home import HomeProspect
 
     intro = Introduction(
         deal_id=0, status=IntroStatus.DONE, channel_id="C_CARE", engineer_user_id="U_ENG",
@@ -165,7 +166,7 @@ def _samples_for(name: str, deal: Deal) -> dict[str, Any]:
     match name:
         case "internal/home.j2":
             return {
-                "prospects": [home.Prospect(deal, intro, {"sent": 1}, 1, 12)],
+                "prospects": [HomeProspect(deal, intro, {"sent": 1}, 1, 12)],
                 "deals": [(deal, intro)],
                 "team": home.TeamFigures(12, 1, 9.0, 31.0, 4, 3, 12.0),
             }

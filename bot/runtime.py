@@ -12,9 +12,10 @@ from waitress.server import create_server
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.db import make_engine, migrate_if_needed
+from bot.db import make_engine, migrate_if_sqlite
 from bot.services import Services
 from bot.slack.client import make_client
+from bot.tasks import build_worker
 from bot.web import create_web_app
 from bot.worker import Worker
 
@@ -32,26 +33,9 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = False) -> Runtime:
     engine = make_engine(settings.database_url)
-    if settings.database_url.startswith("sqlite"):
-        # The embedded default needs no set-up; PostgreSQL migrates in the Procfile's `release`.
-        migrate_if_needed(settings.database_url)
+    migrate_if_sqlite(settings.database_url)
     client = make_client(settings)
-    worker = (
-        Worker(
-            engine,
-            settings,
-            client,
-            poll_seconds=settings.poll_seconds,
-            lease_seconds=settings.lease_seconds,
-            threads=settings.worker_threads,
-        )
-        if with_worker
-        else None
-    )
-    if worker:
-        from bot.tasks import periodic_tasks
-
-        worker.tasks = periodic_tasks(worker, settings, client)
+    worker = build_worker(engine, settings, client) if with_worker else None
     services = Services(
         engine=engine, settings=settings, hand_off=worker.wake if worker else lambda: None
     )

@@ -8,7 +8,8 @@ so the next worker need not wait for the leases to run out.
 
 A worker runs `threads` introductions at once (`CARE_WORKER_THREADS`): most of an
 introduction is waiting on Slack, and while one waits out a method's rate limit the
-others go on with theirs. The first thread also runs the periodic tasks.
+others go on with theirs. The first thread also runs the periodic tasks, which the
+delivery layer builds and hands in (`bot.tasks.build_worker`).
 """
 
 from __future__ import annotations
@@ -20,28 +21,20 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
 
 from slack_sdk import WebClient
-from sqlalchemy import Engine, or_, update
-from sqlmodel import col, select
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.db import session_scope
-from bot.flows.home import HomePublisher, HomeRefresh
+from bot.flows.home import HomeRefresh
 from bot.flows.introduction import IntroductionRunner
-from bot.models import CrmEvent, Deal, Introduction, IntroStatus, utcnow
+from bot.models import utcnow
+from bot.store.claims import claim_introduction
 
 log = logging.getLogger(__name__)
-ACTIVE = (IntroStatus.PENDING, IntroStatus.RUNNING)
-# CRM events about the introduction's deal not yet applied (both columns are indexed).
-_NEWS_PENDING = (
-    select(CrmEvent.id)
-    .join(Deal, col(Deal.crm_id) == col(CrmEvent.crm_id))
-    .where(col(Deal.id) == col(Introduction.deal_id), col(CrmEvent.processed_at).is_(None))
-    .exists()
-)
+Task = tuple[str, Callable[[], int]]  # a name for the logs, and a run that says how much it did
 
 
 def worker_id() -> str:
@@ -68,6 +61,22 @@ def stop_on_signals(stop: Callable[[], None]) -> None:
         signal.signal(signum, handle)
 
 
+class Doorbell:
+    """Wakes every worker thread at once; a ring while a thread works is kept for its
+    next wait. Built before the worker, so the tasks that ring it can be handed in."""
+
+    def __init__(self, threads: int) -> None:
+        self._events = [threading.Event() for _ in range(max(1, threads))]
+
+    def ring(self) -> None:
+        for event in self._events:
+            event.set()
+
+    def wait(self, index: int, timeout: float) -> None:
+        self._events[index].wait(timeout)
+        self._events[index].clear()
+
+
 class Worker:
     def __init__(
         self,
@@ -75,16 +84,23 @@ class Worker:
         settings: Settings,
         client: WebClient,
         *,
+        tasks: Sequence[Task] = (),
+        homes: HomeRefresh | None = None,
+        doorbell: Doorbell | None = None,
         poll_seconds: float = 2.0,
         lease_seconds: int = 300,
         owner: str | None = None,
         threads: int = 1,
     ) -> None:
+        """`tasks` run after introductions, in order; `homes` publishes the Homes they
+        change (the same publisher the tasks use); `doorbell` is what `wake` rings."""
         self.engine = engine
         self.owner = owner or worker_id()
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
-        self.homes = HomeRefresh(HomePublisher(engine, client, settings))
+        self.homes = homes or HomeRefresh(engine, client, settings)
+        self.tasks = list(tasks)
+        self.doorbell = doorbell or Doorbell(threads)
         self._stop = threading.Event()
         self.runners = [
             IntroductionRunner(
@@ -99,52 +115,20 @@ class Worker:
             for index in range(max(1, threads))
         ]
         self.runner = self.runners[0]
-        self.tasks: list[tuple[str, Callable[[], int]]] = []
-        self._wakes = [threading.Event() for _ in self.runners]
         self._threads: list[threading.Thread] = []
         self._running = 0  # introductions being run by this worker's threads
         self._lock = threading.Lock()
 
     def wake(self) -> None:
         """Listeners call this after recording work, so it starts at once, not at the next poll."""
-        for event in self._wakes:
-            event.set()
+        self.doorbell.ring()
 
     def claim(self, owner: str | None = None) -> int | None:
-        """Take the lease of the oldest due introduction, if any.
-
-        Not while CRM news about its deal waits in the inbox: a batch saying "Contract
-        Sent", then "Closed Lost" must cancel the introduction, not race it (the events
-        are applied one transaction each, and another thread could claim in between).
-        """
-        now = utcnow()
-        due = (
-            col(Introduction.status).in_(ACTIVE),
-            or_(col(Introduction.lease_until).is_(None), col(Introduction.lease_until) < now),
-            or_(
-                col(Introduction.next_attempt_at).is_(None),
-                col(Introduction.next_attempt_at) <= now,
-            ),
-            ~_NEWS_PENDING,
-        )
+        """Take the lease of the oldest due introduction, if any (`claim_introduction`)."""
         with session_scope(self.engine) as session:
-            candidates = session.exec(
-                select(Introduction.id).where(*due).order_by(Introduction.id).limit(20)
-            ).all()
-            for intro_id in candidates:
-                taken = session.execute(
-                    update(Introduction)
-                    .where(col(Introduction.id) == intro_id, *due)
-                    .values(
-                        lease_owner=owner or self.owner,
-                        status=IntroStatus.RUNNING,
-                        lease_until=now + timedelta(seconds=self.lease_seconds),
-                    )
-                )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    session.commit()
-                    return intro_id
-        return None
+            return claim_introduction(
+                session, owner=owner or self.owner, lease_seconds=self.lease_seconds, now=utcnow()
+            )
 
     def run_once(self) -> int:
         """Run due introductions until none is left, then each periodic task once.
@@ -181,7 +165,6 @@ class Worker:
 
     def run_forever(self, index: int = 0) -> None:
         log.info("worker %s started", self.runners[index].owner)
-        wake = self._wakes[index]
         while not self._stop.is_set():
             try:
                 if index == 0:
@@ -190,8 +173,7 @@ class Worker:
                     self.run_introductions(self.runners[index])
             except Exception:
                 log.exception("worker loop error; going on after a pause")
-            wake.wait(self.poll_seconds)
-            wake.clear()
+            self.doorbell.wait(index, self.poll_seconds)
         log.info("worker %s stopped", self.runners[index].owner)
 
     def run_all(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:

@@ -17,11 +17,10 @@ def remind_now(settings: Settings, *, dry_run: bool) -> list[str]:
     """The lines to print. The dry run reads cached timezones only (UTC when unknown),
     calls no Slack method and writes nothing, so it needs no token and uses up nobody's
     week."""
-    from bot.db import make_engine, migrate_if_needed
+    from bot.db import make_engine, migrate_if_sqlite
     from bot.slack.client import make_client
 
-    if settings.database_url.startswith("sqlite"):
-        migrate_if_needed(settings.database_url)
+    migrate_if_sqlite(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         if dry_run:

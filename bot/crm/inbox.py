@@ -1,7 +1,8 @@
 """CRM events are stored before the webhook answers, then applied here by the worker.
 
-Storing is one INSERT … ON CONFLICT DO NOTHING on the dedupe key, so a repeated
-delivery is recognised by the database itself, even when two arrive at once.
+Storing is one INSERT … ON CONFLICT DO NOTHING on the dedupe key
+(`bot.store.crm_events`), so a repeated delivery is recognised by the database itself,
+even when two arrive at once.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config import Settings
 from bot.crm.records import DealRecord, RecordError
@@ -22,8 +21,8 @@ from bot.db import session_scope
 from bot.flows import stages
 from bot.models import CrmEvent, utcnow
 from bot.store.contacts import add_contacts
+from bot.store.crm_events import add_new_events, claim_event, pending_events
 from bot.store.deals import upsert_deal
-from bot.store.rows import update_row
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -31,37 +30,24 @@ BATCH = 200
 
 def store(session: Session, items: Sequence[InboxItem]) -> int:
     """Insert the new events; returns how many were new (the rest were repeats)."""
-    if not items:
-        return 0
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     rows = [
         {"source": i.source, "dedupe_key": i.dedupe_key, "crm_id": i.crm_id,
          "payload": json.dumps(i.payload), "received_at": utcnow()}
         for i in items
     ]  # fmt: skip
-    result = session.execute(
-        insert(CrmEvent).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    return result.rowcount  # type: ignore[attr-defined,no-any-return]
+    return add_new_events(session, rows=rows)
 
 
 def process_pending(engine: Engine, *, settings: Settings, wake: Callable[[], None]) -> int:
     """Apply stored events in arrival order; each is claimed so no two workers apply it."""
     with session_scope(engine) as session:
-        ids = session.exec(
-            select(CrmEvent.id).where(col(CrmEvent.processed_at).is_(None))
-            .order_by(CrmEvent.id).limit(BATCH)
-        ).all()  # fmt: skip
+        ids = pending_events(session, limit=BATCH)
     applied = queued = 0
     for event_id in ids:
         with session_scope(engine) as session:
-            claimed = update_row(
-                session, CrmEvent, event_id, where={"processed_at": None}, processed_at=utcnow()
-            )
-            if not claimed:  # another worker has it
+            event = claim_event(session, event_id=event_id, now=utcnow())
+            if event is None:  # another worker has it
                 continue
-            event = session.get(CrmEvent, event_id)
-            assert event is not None
             try:
                 with session.begin_nested():
                     queued += apply_event(session, event=event, settings=settings)

@@ -1,10 +1,10 @@
 """The Slack event inbox: the listener stores each event once, the worker applies them.
 
 `event_id` is unique, so Slack's retries (up to 3) are recognised and dropped. A row is
-claimed with a conditional UPDATE (`processed_at` set, `error` = "processing"), so two
-workers never apply one event at once; a claim older than the lease is taken over, which
-is safe because applying an event twice changes nothing (clocks are unique per message,
-answers and acceptances are conditional updates).
+claimed with a conditional UPDATE (`bot.store.slack_events`), so two workers never apply
+one event at once; a claim older than the lease is taken over, which is safe because
+applying an event twice changes nothing (clocks are unique per message, answers and
+acceptances are conditional updates).
 """
 
 from __future__ import annotations
@@ -13,34 +13,31 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import Engine, and_, or_, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from bot.config import Settings
 from bot.db import session_scope
-from bot.flows.home import HomePublisher
-from bot.flows.introduction import IntroductionRunner
+from bot.flows.home import HomeRefresh
 from bot.flows.response_watch import ResponseWatch
-from bot.models import Contact, Deal, Introduction, InviteState, SlackEvent, utcnow
+from bot.models import Contact, Deal, Introduction, InviteState, utcnow
 from bot.slack.client import send_dm
 from bot.store.contacts import contacts_of
-from bot.store.rows import update_row
+from bot.store.slack_events import (
+    accept_invitation,
+    add_event,
+    claim_event,
+    finish_event,
+    introduction_in_channel,
+)
 from bot.templating import render_internal
 from bot.text import mask_email
-
-if TYPE_CHECKING:
-    from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
 HANDLED = ("message", "shared_channel_invite_accepted", "member_joined_channel", "app_home_opened")
-PROCESSING = "processing"
-BATCH = 50
 
 
 def wanted(body: dict[str, Any]) -> bool:
@@ -54,19 +51,12 @@ def wanted(body: dict[str, Any]) -> bool:
 def record(session: Session, *, body: dict[str, Any]) -> bool:
     """Store one event callback; False when it is already stored (a retry)."""
     event = body.get("event") or {}
-    try:
-        with session.begin_nested():
-            session.add(
-                SlackEvent(
-                    event_id=str(body["event_id"])[:64],
-                    type=str(event.get("type") or "")[:64],
-                    payload=json.dumps(body),
-                )
-            )
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return add_event(
+        session,
+        event_id=str(body["event_id"]),
+        kind=str(event.get("type") or ""),
+        payload=json.dumps(body),
+    )
 
 
 def our_team(body: dict[str, Any]) -> str:
@@ -79,19 +69,21 @@ def our_team(body: dict[str, Any]) -> str:
 
 @dataclass
 class EventProcessor:
-    """Applies stored events in arrival order; one per worker."""
+    """Applies stored events in arrival order: a periodic worker task.
+
+    `invite_next` is the introduction runner's `invite_next_contacts`: an accepted
+    invitation lets the next contact be invited (SPEC step 5).
+    """
 
     engine: Engine
     client: WebClient
-    settings: Settings
-    runner: IntroductionRunner
+    homes: HomeRefresh
+    invite_next: Callable[[int], str]
     lease_seconds: int = 300
-    homes: HomePublisher = field(init=False)
     watch: ResponseWatch = field(init=False)
 
     def __post_init__(self) -> None:
-        self.homes = HomePublisher(self.engine, self.client, self.settings)
-        self.watch = ResponseWatch(self.engine, self.client, self.settings, self.homes)
+        self.watch = ResponseWatch(self.engine, self.client, self.homes)
 
     def process_pending(self) -> int:
         done = 0
@@ -101,30 +93,12 @@ class EventProcessor:
         return done
 
     def _claim(self) -> tuple[int, dict[str, Any]] | None:
-        now = utcnow()
-        claimable = or_(
-            col(SlackEvent.processed_at).is_(None),
-            and_(
-                col(SlackEvent.error) == PROCESSING,
-                col(SlackEvent.processed_at) < now - timedelta(seconds=self.lease_seconds),
-            ),
-        )
+        """The next event (row id and body), claimed in its own transaction."""
         with session_scope(self.engine) as session:
-            ids = session.exec(
-                select(SlackEvent.id).where(claimable).order_by(col(SlackEvent.id)).limit(BATCH)
-            ).all()
-            for event_id in ids:
-                taken = session.execute(
-                    update(SlackEvent)
-                    .where(col(SlackEvent.id) == event_id, claimable)
-                    .values(processed_at=now, error=PROCESSING)
-                )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    row = session.get(SlackEvent, event_id)
-                    assert row is not None and event_id is not None
-                    session.commit()
-                    return event_id, json.loads(row.payload)
-        return None
+            row = claim_event(session, lease_seconds=self.lease_seconds, now=utcnow())
+            if row is None or row.id is None:
+                return None
+            return row.id, json.loads(row.payload)
 
     def _apply(self, row_id: int, body: dict[str, Any]) -> None:
         event = body.get("event") or {}
@@ -135,7 +109,7 @@ class EventProcessor:
             log.exception("slack_event=%s type=%s failed", row_id, event.get("type"))
             error = f"{type(exc).__name__}: {exc}"[:500]
         with session_scope(self.engine) as session:
-            update_row(session, SlackEvent, row_id, error=error)
+            finish_event(session, row_id=row_id, error=error)
 
     def _handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -155,9 +129,7 @@ class EventProcessor:
         invite = event.get("invite") or {}
         channel_id = (event.get("channel") or {}).get("id") or invite.get("channel_id") or ""
         with session_scope(self.engine) as session:
-            intro = session.exec(
-                select(Introduction).where(Introduction.channel_id == channel_id)
-            ).first()
+            intro = introduction_in_channel(session, channel_id=channel_id)
             if intro is None:
                 log.info("channel=%s invite accepted outside a care channel", channel_id)
                 return
@@ -165,17 +137,11 @@ class EventProcessor:
             if contact is None:
                 log.info("channel=%s invite %s matches no contact", channel_id, invite.get("id"))
                 return
-            first = session.execute(
-                update(Contact)
-                .where(col(Contact.id) == contact.id)
-                .where(col(Contact.invite_state) != InviteState.ACCEPTED)
-                .values(invite_state=InviteState.ACCEPTED, accepted_at=utcnow(), invite_error=None)
-            )
-            if first.rowcount != 1:  # type: ignore[attr-defined]
+            if not accept_invitation(session, contact_id=contact.id, now=utcnow()):
                 return
             deal = session.get(Deal, intro.deal_id)
         log.info("deal=%s %s accepted", deal and deal.crm_id, mask_email(contact.email))
-        result = self.runner.invite_next_contacts(intro.id or 0)
+        result = self.invite_next(intro.id or 0)
         log.info("intro_id=%s next invitations: %s", intro.id, result)
         with session_scope(self.engine) as session:
             sent_next = [
@@ -212,16 +178,3 @@ class EventProcessor:
         return next((c for c in contacts if invite_id and c.invite_id == invite_id), None) or next(
             (c for c in contacts if email and c.email.lower() == email), None
         )
-
-
-def worker_tasks(
-    worker: Worker, settings: Settings, client: WebClient
-) -> list[tuple[str, Callable[[], int]]]:
-    """The event inbox and the response alerts, as periodic worker tasks."""
-    processor = EventProcessor(
-        worker.engine, client, settings, worker.runner, lease_seconds=worker.lease_seconds
-    )
-    return [
-        ("slack_events", processor.process_pending),
-        ("response_alerts", processor.watch.alert_due),
-    ]

@@ -17,20 +17,21 @@ from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError
-from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock, StageChange, utcnow
+from bot.models import Introduction, IntroStatus, utcnow
 from bot.slack.client import call
-from bot.store.introductions import OPEN_STATUSES
+from bot.store.home import deals_of_ae, prospects_of
+from bot.store.responses import clocks_since
+from bot.store.stage_changes import wins_since
 from bot.templating import render_internal
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(days=30)
-MAX_ROWS = 25
 MAX_BLOCKS = 100
 
 
@@ -61,21 +62,12 @@ class TeamFigures:
 
 
 def team_figures(session: Session, *, settings: Settings, now: datetime) -> TeamFigures:
+    """The team's last 30 days; a lead counts an introduction done, not late, before the win."""
     since = now - WINDOW
-    clocks = session.exec(select(ResponseClock).where(ResponseClock.started_at >= since)).all()
+    clocks = clocks_since(session, since=since)
     seconds = [c.response_seconds for c in clocks if c.response_seconds is not None]
     p50, p90 = percentile(seconds, 50), percentile(seconds, 90)
-    first_won = (
-        select(StageChange.deal_id, func.min(StageChange.recorded_at).label("won_at"))
-        .where(col(StageChange.to_stage).in_(sorted(settings.won_stages)))
-        .group_by(col(StageChange.deal_id))
-        .subquery()
-    )
-    rows = session.exec(
-        select(first_won.c.won_at, Introduction)
-        .join(Introduction, col(Introduction.deal_id) == first_won.c.deal_id, isouter=True)
-        .where(first_won.c.won_at >= since)
-    ).all()
+    rows = wins_since(session, won_stages=settings.won_stages, since=since)
     leads = [
         (won_at - intro.finished_at).days
         for won_at, intro in rows
@@ -96,65 +88,6 @@ def team_figures(session: Session, *, settings: Settings, now: datetime) -> Team
     )
 
 
-@dataclass(frozen=True)
-class Prospect:
-    """One line of an engineer's list."""
-
-    deal: Deal
-    intro: Introduction
-    invites: dict[str, int]
-    waiting: int
-    oldest_minutes: int | None
-
-
-def prospects_of(session: Session, *, user_id: str, now: datetime) -> list[Prospect]:
-    """Three statements however many prospects: their invitations and waiting questions
-    are counted per deal and per introduction, not read one prospect at a time."""
-    rows = session.exec(
-        select(Introduction, Deal)
-        .join(Deal, col(Deal.id) == Introduction.deal_id)
-        .where(Introduction.engineer_user_id == user_id)
-        .where(col(Introduction.status).in_(OPEN_STATUSES))
-        .order_by(col(Deal.close_date).is_(None), col(Deal.close_date), col(Deal.id))
-        .limit(MAX_ROWS)
-    ).all()
-    if not rows:
-        return []
-    invites: dict[int, dict[str, int]] = {}
-    for deal_id, state, count in session.exec(
-        select(Contact.deal_id, Contact.invite_state, func.count())
-        .where(col(Contact.deal_id).in_([deal.id for _, deal in rows]))
-        .group_by(col(Contact.deal_id), col(Contact.invite_state))
-    ):
-        invites.setdefault(deal_id, {})[state] = count
-    waiting = {
-        intro_id: (count, oldest)
-        for intro_id, count, oldest in session.exec(
-            select(ResponseClock.introduction_id, func.count(), func.min(ResponseClock.started_at))
-            .where(col(ResponseClock.introduction_id).in_([intro.id for intro, _ in rows]))
-            .where(col(ResponseClock.answered_at).is_(None))
-            .group_by(col(ResponseClock.introduction_id))
-        )
-    }
-    found = []
-    for intro, deal in rows:
-        count, oldest = waiting.get(intro.id or 0, (0, None))
-        minutes = int((now - oldest).total_seconds() // 60) if oldest else None
-        found.append(Prospect(deal, intro, invites.get(deal.id or 0, {}), count, minutes))
-    return found
-
-
-def deals_of_ae(session: Session, *, user_id: str) -> list[tuple[Deal, Introduction | None]]:
-    rows = session.exec(
-        select(Deal, Introduction)
-        .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
-        .where((Deal.registered_by == user_id) | (Introduction.ae_user_id == user_id))
-        .order_by(col(Deal.updated_at).desc())
-        .limit(MAX_ROWS)
-    ).all()
-    return list(rows)
-
-
 def home_view(
     session: Session, *, user_id: str, settings: Settings, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -171,15 +104,31 @@ def home_view(
     return {"type": "home", "blocks": message.blocks[:MAX_BLOCKS]}
 
 
-@dataclass
-class HomePublisher:
-    """Publishes Home tabs; a failure is logged, never raised: a home is not worth a retry."""
+class HomeRefresh:
+    """The one Home publisher: at once (`publish`: someone opened the tab, a clock moved),
+    or debounced (`mark`, then `flush`: a batch of introductions).
 
-    engine: Engine
-    client: WebClient
-    settings: Settings
+    Debounced, a person's Home is published at most once per `interval`: in a batch of
+    200 introductions the same engineers, backups and AEs come back again and again, and
+    publishing after each one spent a `views.publish` (and a Home built from the database)
+    per person per introduction. Pending homes live in memory: one lost in a crash is
+    rebuilt when its owner next opens the tab (`app_home_opened`). A failure is logged,
+    never raised: a Home is not worth a retry.
+    """
+
+    def __init__(
+        self, engine: Engine, client: WebClient, settings: Settings, *, interval: float = 10.0
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.settings = settings
+        self.interval = interval
+        self._pending: dict[str, None] = {}
+        self._last = 0.0
+        self._lock = threading.Lock()
 
     def publish(self, user_id: str) -> bool:
+        """Build and publish one Home now; False when Slack refused it (logged)."""
         try:
             with session_scope(self.engine) as session:
                 view = home_view(session, user_id=user_id, settings=self.settings)
@@ -190,7 +139,7 @@ class HomePublisher:
         return True
 
     def publish_for_introduction(self, intro_id: int | None) -> None:
-        """Everyone an introduction touches: engineer, backup, AE."""
+        """Everyone an introduction touches, at once: engineer, backup, AE."""
         with session_scope(self.engine) as session:
             intro = session.get(Introduction, intro_id)
         if intro is None:
@@ -199,25 +148,8 @@ class HomePublisher:
         for user_id in dict.fromkeys(p for p in people if p):
             self.publish(user_id)
 
-
-class HomeRefresh:
-    """Homes waiting to be republished, at most once per person per `interval`.
-
-    A finished introduction changes the Home of its engineer, backup and AE; in a batch
-    of 200 introductions the same people come back again and again, so publishing after
-    each one spent a `views.publish` (and a Home built from the database) per person per
-    introduction. Pending homes live in memory: one lost in a crash is rebuilt when its
-    owner next opens the tab (`app_home_opened`).
-    """
-
-    def __init__(self, publisher: HomePublisher, *, interval: float = 10.0) -> None:
-        self.publisher = publisher
-        self.interval = interval
-        self._pending: dict[str, None] = {}
-        self._last = 0.0
-        self._lock = threading.Lock()
-
     def mark(self, user_ids: Iterable[str | None]) -> None:
+        """Publish these Homes at the next `flush` (an introduction changed them)."""
         with self._lock:
             self._pending.update(dict.fromkeys(u for u in user_ids if u))
 
@@ -232,7 +164,7 @@ class HomeRefresh:
             self._last = now
         for user_id in users:
             try:
-                self.publisher.publish(user_id)
+                self.publish(user_id)
             except Exception:
                 log.exception("user=%s home not published", user_id)
         return len(users)

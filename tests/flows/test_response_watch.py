@@ -11,7 +11,7 @@ import time_machine
 from slack_sdk import WebClient
 from sqlmodel import Session, select
 
-from bot.flows.response_watch import Side, classify
+from bot.flows.message_sides import Side, classify
 from bot.models import Introduction, ResponseClock
 from tests.conftest import TEAM, TOKEN, RunningBot, start_bot, stop_bot
 from tests.flows.test_events import (

@@ -201,7 +201,7 @@ def test_replies_escape_what_people_typed_and_end_their_sentences():
     assert phrase("slash.already_introduced", name="A", crm_id="D-1", channel_id="C1") == (
         "A (D-1) is already introduced in <#C1>. Nothing changed."
     )
-    effect = phrase("slash.stage.starts_now")
+    effect = phrase("events.stage.starts")
     said = phrase("slash.stage_set", name="A", crm_id="D-1", stage="Contract Sent", effect=effect)
     assert said == "A (D-1) is now at “Contract Sent”. The introduction starts now."
 

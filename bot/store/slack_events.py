@@ -1,0 +1,71 @@
+"""The Slack event inbox: each event stored once, claimed by one worker to be applied.
+
+`event_id` is unique, so Slack's retries are recognised by the database. A claim sets
+`processed_at` with `error` = "processing"; one older than the lease is taken over.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.models import Contact, Introduction, InviteState, SlackEvent
+from bot.store.claims import claim_first
+from bot.store.rows import update_row
+
+PROCESSING = "processing"
+BATCH = 50
+
+
+def add_event(session: Session, *, event_id: str, kind: str, payload: str) -> bool:
+    """Store one event; False when it is stored already (a retry)."""
+    try:
+        with session.begin_nested():
+            session.add(SlackEvent(event_id=event_id[:64], type=kind[:64], payload=payload))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim_event(session: Session, *, lease_seconds: int, now: datetime) -> SlackEvent | None:
+    """The oldest event not applied (or whose claim ran out), claimed; None when none is."""
+    claimable = or_(
+        col(SlackEvent.processed_at).is_(None),
+        and_(
+            col(SlackEvent.error) == PROCESSING,
+            col(SlackEvent.processed_at) < now - timedelta(seconds=lease_seconds),
+        ),
+    )
+    row_id = claim_first(
+        session,
+        model=SlackEvent,
+        candidates=select(SlackEvent.id).where(claimable).order_by(col(SlackEvent.id)).limit(BATCH),
+        fence=(claimable,),
+        values={"processed_at": now, "error": PROCESSING},
+    )
+    return None if row_id is None else session.get(SlackEvent, row_id)
+
+
+def finish_event(session: Session, *, row_id: int, error: str | None) -> None:
+    """Applied: the claim's marker gives way to the failure, or to nothing."""
+    update_row(session, SlackEvent, row_id, error=error)
+
+
+def introduction_in_channel(session: Session, *, channel_id: str) -> Introduction | None:
+    """The introduction whose care channel an event happened in."""
+    return session.exec(select(Introduction).where(Introduction.channel_id == channel_id)).first()
+
+
+def accept_invitation(session: Session, *, contact_id: int | None, now: datetime) -> bool:
+    """Mark the contact accepted; False when it was already (the event came twice)."""
+    first = session.execute(
+        update(Contact)
+        .where(col(Contact.id) == contact_id)
+        .where(col(Contact.invite_state) != InviteState.ACCEPTED)
+        .values(invite_state=InviteState.ACCEPTED, accepted_at=now, invite_error=None)
+    )
+    return first.rowcount == 1  # type: ignore[attr-defined,no-any-return]
