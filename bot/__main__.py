@@ -107,7 +107,7 @@ def _import(settings: Settings, file: str) -> int:
     """Exit 1 only when nothing could be read; rejected rows are listed with reasons."""
     from pathlib import Path
 
-    from bot.crm.csv_import import CsvReadError, import_csv
+    from bot.cli.csv_import import CsvReadError, import_csv
     from bot.db import make_engine, migrate_if_sqlite
 
     migrate_if_sqlite(settings.database_url)

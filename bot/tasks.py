@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.crm import inbox
+from bot.flows import crm_news
 from bot.flows.events import EventProcessor
 from bot.flows.home import HomeRefresh
 from bot.flows.introduction import IntroductionRunner
@@ -66,7 +66,7 @@ def periodic_tasks(
     events = EventProcessor(engine, client, homes, invite_next, lease_seconds=lease_seconds)
     alerts = ResponseAlerts(engine, client, settings, homes)
     return [
-        ("crm_events", lambda: inbox.process_pending(engine, settings=settings, wake=wake)),
+        ("crm_events", lambda: crm_news.process_pending(engine, settings=settings, wake=wake)),
         ("slack_events", events.process_pending),
         ("response_alerts", alerts.alert_due),
         ("reminders", ReminderTask(engine, settings, client)),

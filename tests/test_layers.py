@@ -70,14 +70,15 @@ def upward(layer: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
     return {module: names for module, names in found.items() if names}
 
 
-@pytest.mark.parametrize("layer", ["bot.flows", "bot.store"])
-def test_flows_and_data_never_import_delivery(layer):
+@pytest.mark.parametrize("layer", ["bot.flows", "bot.store", "bot.crm", "bot.slack"])
+def test_flows_data_and_integrations_never_import_delivery(layer):
     assert any(within(m, (layer,)) for m in MODULES)
     assert upward(layer, DELIVERY) == {}
 
 
-def test_the_data_layer_imports_no_flow():
-    assert upward("bot.store", ("bot.flows",)) == {}
+@pytest.mark.parametrize("layer", ["bot.store", "bot.crm", "bot.slack"])
+def test_data_and_integrations_import_no_flow(layer):
+    assert upward(layer, ("bot.flows",)) == {}
 
 
 def test_lazy_typing_and_relative_imports_are_seen():

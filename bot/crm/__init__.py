@@ -1,1 +1,1 @@
-"""CRM integrations: webhooks (generic, HubSpot), CSV import, and the event inbox."""
+"""CRM integrations: webhooks (generic, HubSpot), deal records, and the event inbox."""

@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.crm.inbox import apply_record
 from bot.crm.records import RecordError, parse_record
 from bot.db import session_scope
+from bot.flows.crm_news import apply_record
 
 COLUMNS = ("deal_id", "company", "stage", "amount", "close_date", "owner_email",
            "engineer_email", "contacts")  # fmt: skip
