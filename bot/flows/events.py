@@ -24,9 +24,8 @@ from bot.flows.home import HomeRefresh
 from bot.flows.response_watch import ResponseWatch
 from bot.models import Contact, Deal, Introduction, InviteState, utcnow
 from bot.slack.client import send_dm
-from bot.store.contacts import contacts_of
+from bot.store.contacts import accept_invitation, contacts_of
 from bot.store.slack_events import (
-    accept_invitation,
     add_event,
     claim_event,
     finish_event,

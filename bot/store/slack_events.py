@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.models import Contact, Introduction, InviteState, SlackEvent
+from bot.models import Introduction, SlackEvent
 from bot.store.claims import claim_first
 from bot.store.rows import update_row
 
@@ -58,14 +58,3 @@ def finish_event(session: Session, *, row_id: int, error: str | None) -> None:
 def introduction_in_channel(session: Session, *, channel_id: str) -> Introduction | None:
     """The introduction whose care channel an event happened in."""
     return session.exec(select(Introduction).where(Introduction.channel_id == channel_id)).first()
-
-
-def accept_invitation(session: Session, *, contact_id: int | None, now: datetime) -> bool:
-    """Mark the contact accepted; False when it was already (the event came twice)."""
-    first = session.execute(
-        update(Contact)
-        .where(col(Contact.id) == contact_id)
-        .where(col(Contact.invite_state) != InviteState.ACCEPTED)
-        .values(invite_state=InviteState.ACCEPTED, accepted_at=now, invite_error=None)
-    )
-    return first.rowcount == 1  # type: ignore[attr-defined,no-any-return]
