@@ -45,6 +45,20 @@ def create_web_app(bolt_app: App, engine: Engine, settings: Settings,
     def slack_events():  # type: ignore[no-untyped-def]
         return slack.handle(request)
 
+    @web.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        if ping(engine):
+            return jsonify(ok=True, db="ok")
+        return jsonify(ok=False, db="unreachable"), 503
+
+    add_crm_webhooks(web, engine, settings, hand_off)
+    return web
+
+
+def add_crm_webhooks(web: Flask, engine: Engine, settings: Settings,
+                     hand_off: Callable[[], None]) -> None:  # fmt: skip
+    """`/crm/webhook` and `/crm/hubspot`: checked, stored, then answered."""
+
     def accept(items: list[InboxItem], warnings: list[str]):  # type: ignore[no-untyped-def]
         """Store durably, then answer: a crash after the answer loses nothing."""
         with session_scope(engine) as session:
@@ -84,11 +98,3 @@ def create_web_app(bolt_app: App, engine: Engine, settings: Settings,
         except BodyError as exc:
             return jsonify(ok=False, error=str(exc)), 400
         return accept(items, [])
-
-    @web.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
-        if ping(engine):
-            return jsonify(ok=True, db="ok")
-        return jsonify(ok=False, db="unreachable"), 503
-
-    return web
