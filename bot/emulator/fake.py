@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import threading
 import time
 from collections.abc import Iterable
-from types import TracebackType
 from typing import Any
 
 from bot.emulator.dispatch import CallRecord, Dispatcher
@@ -17,10 +15,11 @@ from bot.emulator.methods import HANDLERS
 from bot.emulator.methods.connect import accept_invite
 from bot.emulator.scripting import FaultScripting
 from bot.emulator.server import EmulatorHTTPServer
+from bot.emulator.serving import ServedFake
 from bot.emulator.state import Channel, User, Workspace
 
 
-class FakeSlack(FaultScripting):
+class FakeSlack(FaultScripting, ServedFake):
     """A Slack Web API stand-in on 127.0.0.1 for `WebClient(base_url=fake.url)`.
 
     Inspection properties return deep copies taken under the workspace lock, so they
@@ -55,53 +54,20 @@ class FakeSlack(FaultScripting):
             faults=self._faults,
             rate_limits=rate_limits,
         )
-        self._server: EmulatorHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> FakeSlack:
-        """Serve on an OS-chosen port in a daemon thread; returns self for chaining."""
-        if self._server is not None:
-            raise RuntimeError("FakeSlack is already started")
-        self._server = EmulatorHTTPServer(self._dispatcher)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="fake-slack",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    def _make_server(self) -> EmulatorHTTPServer:
+        return EmulatorHTTPServer(self._dispatcher)
 
-    def stop(self) -> None:
-        """Release hung calls, stop serving and close the socket; safe to call twice."""
+    def _before_stop(self) -> None:
         self._dispatcher.closed.set()
         self._faults.release_all()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeSlack:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """`http://127.0.0.1:PORT/api/`: the `base_url` for slack_sdk's WebClient."""
-        if self._server is None:
-            raise RuntimeError("call FakeSlack.start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/"
+        return self._origin() + "/api/"
 
     # settings -------------------------------------------------------------------------
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any
 
 from bot.emulator.hubspot.controls import FakeControls
@@ -17,12 +15,13 @@ from bot.emulator.hubspot.server import HubSpotHTTPServer
 from bot.emulator.hubspot.shapes import iso_ms
 from bot.emulator.hubspot.store import Portal, object_json
 from bot.emulator.hubspot.webhooks import WebhookEvents
+from bot.emulator.serving import ServedFake
 
 DEFAULT_TOKEN = "pat-na1-fake-0000"  # noqa: S105 - the fake's own token, valid nowhere else
 DEFAULT_SECRET = "fake-client-secret"  # noqa: S105
 
 
-class FakeHubSpot(FakeControls):
+class FakeHubSpot(FakeControls, ServedFake):
     """A HubSpot CRM API stand-in on 127.0.0.1 for `HubSpot(access_token=..., host=hub.url)`.
 
     Seeding and inspection go through the portal lock, so they are safe while the app
@@ -65,49 +64,16 @@ class FakeHubSpot(FakeControls):
         self._tokens = Tokens(token, set(ALL_SCOPES if scopes is None else scopes))
         self._dispatcher = Dispatcher(self._portal, self._tokens, self._limiter, self._faults)
         self.events = WebhookEvents(portal_id, clock=self._portal.now_ms)
-        self._server: HubSpotHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> FakeHubSpot:
-        if self._server is not None:
-            raise RuntimeError("FakeHubSpot is already started")
-        self._server = HubSpotHTTPServer(self._dispatcher)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="fake-hubspot",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeHubSpot:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_server(self) -> HubSpotHTTPServer:
+        return HubSpotHTTPServer(self._dispatcher)
 
     @property
     def url(self) -> str:
         """`http://127.0.0.1:PORT`: the `host` for hubspot-api-client, and HUBSPOT_API_URL."""
-        if self._server is None:
-            raise RuntimeError("call FakeHubSpot.start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._origin()
 
     @property
     def portal_id(self) -> int:
