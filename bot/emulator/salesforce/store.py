@@ -72,7 +72,10 @@ class Org:
         return self._frozen
 
     def set_time(self, at: float | None) -> None:
+        """Freeze the clock at `at` (None: real time again). Stamps follow it, even back in
+        time: only saves made without an explicit time are kept from going backwards."""
         self._frozen = at
+        self._last_stamp = min(self._last_stamp, int(self.now()))
 
     def advance(self, seconds: float) -> None:
         self._frozen = self.now() + seconds
