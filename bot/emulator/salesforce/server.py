@@ -31,13 +31,18 @@ class SalesforceHTTPServer(ThreadingHTTPServer):
         self.dispatcher, self.context = dispatcher, context
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.context is not None:
-            try:
-                request = self.context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError) as exc:  # a client that does not trust us, say
-                logger.debug("fake salesforce TLS handshake failed: %s", exc)
-                return
-        super().finish_request(request, client_address)
+        if self.context is None:
+            super().finish_request(request, client_address)
+            return
+        try:  # the TLS socket takes the descriptor over: close it here, not the raw one
+            wrapped = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:  # a client that does not trust us, say
+            logger.debug("fake salesforce TLS handshake failed: %s", exc)
+            return
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            wrapped.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("fake salesforce connection error from %s", client_address, exc_info=True)
