@@ -11,13 +11,8 @@ from typing import Any
 
 from bot.emulator.salesforce import shapes
 from bot.emulator.salesforce.cursors import Cursors, batch_size
-from bot.emulator.salesforce.query import (
-    attributes,
-    plan_query,
-    render,
-    render_value,
-    select_records,
-)
+from bot.emulator.salesforce.query import plan_query, select_records
+from bot.emulator.salesforce.render import attributes, render, render_value
 from bot.emulator.salesforce.schema import sobject
 from bot.emulator.salesforce.soql import SoqlError, parse
 from bot.emulator.salesforce.store import Org

@@ -17,7 +17,7 @@ from typing import Any
 from bot.emulator.salesforce.ids import canonical
 from bot.emulator.salesforce.schema import ChildRelationship, Field, Relationship, SObject, sobject
 from bot.emulator.salesforce.soql import Condition, Literal, Path, Select, SoqlError, error_at
-from bot.emulator.salesforce.store import Org, format_datetime, parse_datetime
+from bot.emulator.salesforce.store import Org, parse_datetime
 
 _WSDL = "Please reference your WSDL or the describe call for the appropriate names."
 _TEXT = ("string", "textarea", "picklist")
@@ -250,57 +250,3 @@ def select_records(org: Org, plan: Plan, rows: list[dict[str, Any]]) -> list[dic
         found.sort(key=key, reverse=descending)
     found = found[plan.offset :]
     return found if plan.limit is None else found[: plan.limit]
-
-
-def attributes(name: str, record_id: str, version: str) -> dict[str, str]:
-    return {"type": name, "url": f"/services/data/v{version}/sobjects/{name}/{record_id}"}
-
-
-def render_value(spec: Field, value: Any) -> Any:
-    if value is not None and spec.kind == "datetime":
-        return format_datetime(value)
-    return value
-
-
-def render(org: Org, plan: Plan, record: dict[str, Any], version: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"attributes": attributes(plan.sobject.name, record["Id"], version)}
-    for column in plan.columns:
-        if isinstance(column, ChildPlan):
-            out[column.relationship.name] = _children(org, column, record, version)
-        else:
-            _place(org, out, record, column, 0, version)
-    return out
-
-
-def _place(
-    org: Org,
-    out: dict[str, Any],
-    record: dict[str, Any] | None,
-    column: Column,
-    depth: int,
-    version: str,
-) -> None:
-    if depth == len(column.hops):
-        assert record is not None
-        out[column.field.name] = render_value(column.field, record.get(column.field.name))
-        return
-    hop, key = column.hops[depth], column.keys[depth]
-    target = org.get(hop.target, record.get(hop.via)) if record is not None else None
-    if target is None:
-        out.setdefault(key, None)
-        return
-    nested = out.get(key) or {"attributes": attributes(hop.target, target["Id"], version)}
-    out[key] = nested
-    _place(org, nested, target, column, depth + 1, version)
-
-
-def _children(org: Org, child: ChildPlan, parent: dict[str, Any], version: str) -> Any:
-    rel = child.relationship
-    rows = [
-        r for r in org.records[child.plan.sobject.name].values() if r.get(rel.via) == parent["Id"]
-    ]
-    found = select_records(org, child.plan, rows)
-    if not found:
-        return None
-    records = [render(org, child.plan, r, version) for r in found]
-    return {"totalSize": len(records), "done": True, "records": records}
