@@ -7,10 +7,13 @@ paging, Task create and read, with Salesforce's error bodies, the daily API allo
 and scripted faults. The test suite drives it with the real `simple-salesforce`:
 
     with FakeSalesforce(client_id="id", client_secret="secret") as sf:
-        token = requests.post(sf.token_url, data={...}, verify=sf.ca_pem_path).json()
-        session = requests.Session(); session.verify = sf.ca_pem_path
-        client = Salesforce(instance_url=sf.instance_url, session_id=token["access_token"],
-                            session=session)
+        os.environ["REQUESTS_CA_BUNDLE"] = sf.ca_pem_path  # trust the fake's test CA
+        token = requests.post(sf.token_url, data={"grant_type": "client_credentials",
+                              "client_id": "id", "client_secret": "secret"}).json()
+        client = Salesforce(instance_url=sf.instance_url, session_id=token["access_token"])
+
+(A requests `Session(verify=ca)` alone is not enough where REQUESTS_CA_BUNDLE is set:
+requests lets that variable override `Session.verify`; a per-call `verify=` does win.)
 
 Where the shapes come from: Salesforce's REST API Developer Guide ("Query", "Query More
 Results", "Query Options Header", "Limit Info Header", "sObject Basic Information",
