@@ -13,6 +13,7 @@ from typing import Literal
 from bot.text import normalise_stage
 
 DEFAULT_PRECLOSE = "decisionmakerboughtin,contractsent,proposalpricequote,negotiationreview"
+DEFAULT_LEASE_SECONDS = 300  # how long a worker holds an introduction unrenewed
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _PLACEHOLDERS = ("changethis", "your-", "xxxx", "<", "replace")
 
@@ -46,7 +47,7 @@ class Settings:
     hubspot_client_secret: str = ""
     crm_webhook_secret: str = ""
     public_url: str = ""
-    lease_seconds: int = 300
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
     poll_seconds: float = 2.0
     worker_threads: int = 4
 
@@ -87,7 +88,10 @@ class Settings:
             crm_webhook_secret=get("CRM_WEBHOOK_SECRET"),
             public_url=get("PUBLIC_URL").rstrip("/"),
             lease_seconds=_int(
-                get("CARE_LEASE_SECONDS", "300"), "CARE_LEASE_SECONDS", minimum=1, maximum=3600
+                get("CARE_LEASE_SECONDS", str(DEFAULT_LEASE_SECONDS)),
+                "CARE_LEASE_SECONDS",
+                minimum=1,
+                maximum=3600,
             ),
             poll_seconds=_int(
                 get("CARE_POLL_MS", "2000"), "CARE_POLL_MS", minimum=10, maximum=60000

@@ -10,6 +10,7 @@ from typing import Any
 from bot.config import Settings
 from bot.db import make_engine, session_scope
 from bot.flows.introduction.channel import TOPIC_LIMIT
+from bot.flows.slash_handlers import STEP_NAMES
 from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock
 from bot.plain_text import blocks_to_text
 from bot.store.deals import get_deal
@@ -189,6 +190,7 @@ def _samples_for(name: str, deal: Deal) -> dict[str, Any]:
         case "internal/status.j2":
             return {
                 "intro": intro,
+                "step_names": STEP_NAMES,
                 "questions": Questions(
                     waiting=1, oldest_minutes=12, answered=4, median_minutes=9, last_minutes=7
                 ),

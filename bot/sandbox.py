@@ -13,17 +13,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
-
 from bot.config import Settings
 from bot.db import session_scope
 from bot.emulator import FakeSlack
-from bot.models import Contact, Introduction, IntroStatus
+from bot.models import Introduction, IntroStatus
 from bot.plain_text import blocks_to_text, mrkdwn_to_text
 from bot.preview import sample_deal_fields
 from bot.runtime import HttpServer, build_runtime
 from bot.slack.requests import post, signed_headers, slash_command_body
-from bot.store.deals import upsert_deal
+from bot.store.contacts import contacts_of
+from bot.store.deals import get_deal, upsert_deal
+from bot.store.introductions import introduction_of
 
 SECRET = "sandbox-signing-secret"  # noqa: S105 (the emulator's, not a real secret)
 TOKEN = "xoxb-sandbox"  # noqa: S105
@@ -107,7 +107,7 @@ def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
         pinned = " [pinned]" if message["ts"] in channel.pins else ""
         print(f"\nCareIntro{pinned}:\n{_show(message, names)}")
     with session_scope(engine) as session:
-        contacts = session.exec(select(Contact).order_by(Contact.id)).all()
+        contacts = contacts_of(session, deal_id=intro.deal_id)
         print("\nSlack Connect invitations:")
         for contact in contacts:
             print(f"  {contact.email}: {contact.invite_state}")
@@ -137,11 +137,15 @@ def _show(message: dict[str, Any], names: dict[str, str]) -> str:
     return mrkdwn_to_text(message.get("text", ""), names)
 
 
+SAMPLE_DEAL_ID = sample_deal_fields()["crm_id"]
+
+
 def _wait_for_introduction(engine: Any, timeout: float) -> Introduction | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with session_scope(engine) as session:
-            intro = session.exec(select(Introduction)).first()
+            deal = get_deal(session, crm_id=SAMPLE_DEAL_ID)
+            intro = introduction_of(session, deal_id=deal.id) if deal else None
             if intro and intro.status in (IntroStatus.DONE, IntroStatus.FAILED):
                 return intro
         time.sleep(0.1)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.config import Settings
+from bot.config import DEFAULT_LEASE_SECONDS, Settings
 from bot.db import session_scope
 from bot.flows.home import HomeRefresh
 from bot.flows.introduction import IntroductionRunner
@@ -88,7 +88,7 @@ class Worker:
         homes: HomeRefresh | None = None,
         doorbell: Doorbell | None = None,
         poll_seconds: float = 2.0,
-        lease_seconds: int = 300,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
         owner: str | None = None,
         threads: int = 1,
     ) -> None:

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.config import DEFAULT_LEASE_SECONDS
 from bot.db import session_scope
 from bot.flows.home import HomeRefresh
 from bot.flows.response_watch import ResponseWatch
@@ -78,7 +79,7 @@ class EventProcessor:
     client: WebClient
     homes: HomeRefresh
     invite_next: Callable[[int], str]
-    lease_seconds: int = 300
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
     watch: ResponseWatch = field(init=False)
 
     def __post_init__(self) -> None:

@@ -17,7 +17,7 @@ from bot.exceptions import UsageError, UserError
 from bot.flows import stages
 from bot.flows.response_watch import questions_of
 from bot.ids import Field
-from bot.models import Deal, Introduction, IntroStatus
+from bot.models import STEPS, Deal, Introduction, IntroStatus
 from bot.parsing import MAX_NOTES
 from bot.store.contacts import add_contacts, contacts_of
 from bot.store.deals import deals_for_user, get_deal, upsert_deal
@@ -37,6 +37,9 @@ class Reply:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     queued: bool = False  # work was recorded for the worker
+
+
+STEP_NAMES = tuple(step.value for step in STEPS)  # the order `status` lists them in
 
 
 def handle(session: Session, *, command: c.Command, user_id: str, settings: Settings) -> Reply:
@@ -139,6 +142,7 @@ def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
         deal=deal,
         intro=intro,
         steps=steps_of(session, intro_id=intro.id) if intro else {},
+        step_names=STEP_NAMES,
         contacts=contacts_of(session, deal_id=deal.id),
         history=stages.history_of(session, deal=deal),
         questions=questions_of(session, intro_id=intro.id) if intro else None,

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.flows.slash_handlers import STEP_NAMES
 from bot.models import CareMember, Contact, Deal, Introduction, IntroStatus, StageChange
 from bot.templating import Message, phrase, phrase_keys, render_internal
 
@@ -69,7 +70,7 @@ def change(to: str, source: str = "slash") -> StageChange:
 
 def status(**context: object) -> Message:
     values: dict = {"deal": deal(), "intro": None, "steps": {}, "contacts": [], "history": [],
-                    "questions": None}  # fmt: skip
+                    "questions": None, "step_names": STEP_NAMES}  # fmt: skip
     return render_internal("internal/status.j2", **(values | context))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from bot.config import Settings
+from bot.config import DEFAULT_LEASE_SECONDS, Settings
 from bot.exceptions import SlackStepError, UserError
 from bot.flows.home import HomeRefresh
 from bot.flows.introduction.channel import channel_step, invite_step, topic_step
@@ -72,7 +72,7 @@ class IntroductionRunner:
     client: WebClient
     settings: Settings
     owner: str
-    lease_seconds: int = 300
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
     homes: HomeRefresh | None = None  # told whose Home an introduction changed
     stopping: threading.Event | None = None  # set: hand introductions back between steps
     lease: Lease = field(init=False)
