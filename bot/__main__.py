@@ -77,7 +77,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.db import migrate
 
         migrate(settings.database_url)
-        print("database is up to date")
+        from bot.templating import terminal_phrase
+
+        print(terminal_phrase("cli.migrated"))
         return 0
     if args.command == "remind":
         from bot.cli.remind import remind_now

@@ -23,6 +23,7 @@ from bot.templating import (
     render_external,
     render_external_text,
     render_internal,
+    terminal_phrase,
 )
 
 SAMPLE_PEOPLE = {
@@ -102,10 +103,10 @@ def preview(settings: Settings, template: str, *, deal_id: str | None) -> int:
             deal = stored
     message = render(name, deal, settings)
     names = {uid: p.name for uid, p in SAMPLE_PEOPLE.items()} | {"C_CARE": "care-acme-corp"}
-    print(f"── {name} ({'prospect-facing' if name.startswith('external/') else 'internal'}) ──")
+    print(terminal_phrase("cli.preview.heading", name=name, external=name.startswith("external/")))
     print(blocks_to_text(message.blocks, names))
-    print(f"\nNotification text: {message.text}")
-    print(f"Block Kit Builder: {block_kit_builder_url(message)}")
+    print("\n" + terminal_phrase("cli.preview.notification", text=message.text))
+    print(terminal_phrase("cli.preview.builder", url=block_kit_builder_url(message)))
     return 0
 
 

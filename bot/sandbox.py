@@ -24,6 +24,7 @@ from bot.slack.requests import post, signed_headers, slash_command_body
 from bot.store.contacts import contacts_of
 from bot.store.deals import get_deal, upsert_deal
 from bot.store.introductions import introduction_of
+from bot.templating import terminal_phrase as say
 
 SECRET = "sandbox-signing-secret"  # noqa: S105 (the emulator's, not a real secret)
 TOKEN = "xoxb-sandbox"  # noqa: S105
@@ -86,39 +87,46 @@ def _seed_crm_deal(engine: Any) -> None:
 
 def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
     names = {uid: real for uid, _, real, _, _ in PEOPLE} | {"U0BOT": "CareIntro (bot)"}
-    print("CareIntro sandbox: a local Slack emulator, the real app and its worker.\n")
+    print(say("cli.sandbox.intro") + "\n")
     _seed_crm_deal(engine)
-    print("CRM: deal D-1001, Acme Corp, 48,000, Contract Sent, owner alex@ours.example\n")
-    print("── What the AE (Alex) types, and the answers only they see ──")
+    fields = sample_deal_fields()
+    print(say("cli.sandbox.crm_deal", crm_id=fields["crm_id"], company=fields["company"],
+              amount=f"{fields['amount']:,}", stage=fields["stage_label"],
+              owner=fields["owner_email"]) + "\n")  # fmt: skip
+    print(say("cli.sandbox.ae_types"))
     for text in COMMANDS:
         body = slash_command_body(text, user_id="U0AE")
         status, answer = post(url, body, signed_headers(SECRET, body))
-        print(f"/introduce-care {mrkdwn_to_text(text, names)}")
-        print(f"  → {mrkdwn_to_text(_answer_text(answer), names)}  (HTTP {status})")
+        print(say("cli.sandbox.typed", text=mrkdwn_to_text(text, names)))
+        print(
+            say(
+                "cli.sandbox.answer",
+                text=mrkdwn_to_text(_answer_text(answer), names),
+                status=status,
+            )
+        )
     intro = _wait_for_introduction(engine, timeout)
     if intro is None or intro.status != IntroStatus.DONE:
-        print(f"\nThe introduction did not finish: {intro.last_error if intro else 'not started'}")
+        print("\n" + say("cli.sandbox.not_finished", reason=intro.last_error if intro else None))
         return 1
     channel = fake.channels[intro.channel_id]
     names |= {intro.channel_id: channel.name}
-    print(f"\n── What the prospect sees in #{channel.name} (private: {channel.is_private}) ──")
-    print(f"Topic: {mrkdwn_to_text(channel.topic, names)}")
+    print("\n" + say("cli.sandbox.prospect_sees", channel=channel.name, private=channel.is_private))
+    print(say("cli.sandbox.topic", topic=mrkdwn_to_text(channel.topic, names)))
     for message in fake.messages(intro.channel_id):
-        pinned = " [pinned]" if message["ts"] in channel.pins else ""
-        print(f"\nCareIntro{pinned}:\n{_show(message, names)}")
+        posted = say("cli.sandbox.posted", pinned=message["ts"] in channel.pins)
+        print(f"\n{posted}\n{_show(message, names)}")
     with session_scope(engine) as session:
         contacts = contacts_of(session, deal_id=intro.deal_id)
-        print("\nSlack Connect invitations:")
+        print("\n" + say("cli.sandbox.invitations"))
         for contact in contacts:
-            print(f"  {contact.email}: {contact.invite_state}")
-    for user_id, title in (("U0ENG", "the engineer (Erin)"), ("U0AE", "the AE (Alex)")):
-        print(f"\n── What {title} gets as a DM from CareIntro ──")
+            print(say("cli.sandbox.invitation", email=contact.email, state=contact.invite_state))
+    for user_id, who in (("U0ENG", "cli.sandbox.engineer"), ("U0AE", "cli.sandbox.ae")):
+        print("\n" + say("cli.sandbox.dm_heading", who=say(who)))
         for message in fake.dm_messages(user_id):
             print(_show(message, names) + "\n")
-    print(
-        f"Members of #{channel.name}: "
-        + ", ".join(names.get(m, m) for m in sorted(channel.members))
-    )
+    members = [names.get(m, m) for m in sorted(channel.members)]
+    print(say("cli.sandbox.members", channel=channel.name, names=members))
     return 0
 
 

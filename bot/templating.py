@@ -228,19 +228,18 @@ def block_kit_builder_url(message: Message, *, surface: str = "message") -> str:
 
 
 @cache
-def _phrasebook() -> dict[str, Template]:
+def _phrase_sources() -> dict[str, str]:
     """`templates/phrases/<room>.toml`: one-line replies and reasons, keyed `room.name`.
 
     A whole template file for one line would be overkill, but the words still live
-    beside the other templates and are rendered (and escaped) by the same environment.
+    beside the other templates and are rendered by the same kind of environment.
     """
-    book: dict[str, Template] = {}
+    sources: dict[str, str] = {}
     for folder in reversed(template_dirs()):  # the checkout's copy wins
         for path in sorted((folder / "phrases").glob("*.toml")):
             table = tomllib.loads(path.read_text(encoding="utf-8"))
-            for key, value in _flatten(path.stem, table):
-                book[key] = environment().from_string(value)
-    return book
+            sources.update(_flatten(path.stem, table))
+    return sources
 
 
 def _flatten(prefix: str, table: dict[str, Any]) -> list[tuple[str, str]]:
@@ -253,14 +252,37 @@ def _flatten(prefix: str, table: dict[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
+@cache
+def _compiled(key: str, *, for_slack: bool) -> Template:
+    env = environment() if for_slack else terminal_environment()
+    return env.from_string(_phrase_sources()[key])
+
+
 def phrase(key: str, **context: Any) -> str:
-    """A one-line phrase from `templates/phrases/`; an unknown key is a bug, not a blank."""
-    return _phrasebook()[key].render(**context).strip()
+    """A one-line phrase for Slack (values mrkdwn-escaped); an unknown key is a bug."""
+    return _compiled(key, for_slack=True).render(**context).strip()
+
+
+def terminal_phrase(key: str, **context: Any) -> str:
+    """A phrase printed on a terminal (the CLI, the sandbox): values as they are."""
+    return _compiled(key, for_slack=False).render(**context).rstrip()  # indents are meant
+
+
+@cache
+def terminal_environment() -> ImmutableSandboxedEnvironment:
+    """Phrases for a terminal: no mrkdwn escaping, which would print `&amp;` there."""
+    env = _Environment(
+        undefined=StrictUndefined,
+        finalize=lambda value: "" if value is None else value,
+        autoescape=False,
+    )
+    env.filters.update(plural=plural)
+    return env
 
 
 def has_phrase(key: str) -> bool:
-    return key in _phrasebook()
+    return key in _phrase_sources()
 
 
 def phrase_keys() -> list[str]:
-    return sorted(_phrasebook())
+    return sorted(_phrase_sources())

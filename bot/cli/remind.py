@@ -8,7 +8,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.flows.reminders.delivery import Outcome, collect, send_due
 from bot.models import utcnow
-from bot.templating import phrase
+from bot.templating import terminal_phrase
 
 SHOWN_NAMES = 10
 
@@ -40,10 +40,10 @@ def _dry_run(engine: Engine, settings: Settings) -> list[str]:
     lines = []
     for r in plan.reminders:
         lines += [
-            phrase("reminders.cli.dry_run_to", user=r.user_id, week=r.week, tz=r.tz),
+            terminal_phrase("reminders.cli.dry_run_to", user=r.user_id, week=r.week, tz=r.tz),
             blocks_to_text(r.message.blocks),
         ]
-    lines.append(phrase("reminders.cli.dry_run_total", n=len(plan.reminders)))
+    lines.append(terminal_phrase("reminders.cli.dry_run_total", n=len(plan.reminders)))
     return lines + _others(plan.already, plan.busy)
 
 
@@ -51,13 +51,13 @@ def _sent(outcome: Outcome) -> list[str]:
     lines = []
     if outcome.sent:
         weeks = sorted(outcome.weeks)
-        lines.append(phrase("reminders.cli.sent", n=len(outcome.sent), weeks=weeks))
+        lines.append(terminal_phrase("reminders.cli.sent", n=len(outcome.sent), weeks=weeks))
     elif outcome.already:
-        lines.append(phrase("reminders.cli.all_sent_before"))
+        lines.append(terminal_phrase("reminders.cli.all_sent_before"))
     if outcome.failed:
-        lines.append(phrase("reminders.cli.failed", n=len(outcome.failed)))
+        lines.append(terminal_phrase("reminders.cli.failed", n=len(outcome.failed)))
     lines += _others(outcome.already, outcome.busy)
-    return lines or [phrase("reminders.cli.nobody")]
+    return lines or [terminal_phrase("reminders.cli.nobody")]
 
 
 def _others(already: list[str], busy: list[str]) -> list[str]:
@@ -66,7 +66,9 @@ def _others(already: list[str], busy: list[str]) -> list[str]:
     if already:
         shown = already[:SHOWN_NAMES]
         more = len(already) > SHOWN_NAMES
-        lines.append(phrase("reminders.cli.already", n=len(already), users=shown, more=more))
+        lines.append(
+            terminal_phrase("reminders.cli.already", n=len(already), users=shown, more=more)
+        )
     if busy:
-        lines.append(phrase("reminders.cli.busy", n=len(busy)))
+        lines.append(terminal_phrase("reminders.cli.busy", n=len(busy)))
     return lines
