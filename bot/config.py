@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from bot.text import normalise_stage
 
@@ -18,6 +19,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _PLACEHOLDERS = ("changethis", "your-", "xxxx", "<", "replace")
 
 Mode = Literal["http", "socket", "worker", "cli"]
+Getter = Callable[..., str]
+DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
 
 
 class ConfigError(ValueError):
@@ -47,6 +50,11 @@ class Settings:
     hubspot_client_secret: str = ""
     crm_webhook_secret: str = ""
     public_url: str = ""
+    hubspot_access_token: str = ""  # set: the HubSpot connector is on
+    hubspot_api_url: str = DEFAULT_HUBSPOT_API_URL
+    crm_poll_seconds: int = 60
+    preclose_probability: float | None = None  # an open stage this likely to win is pre-close
+    crm_writeback: bool = True
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     poll_seconds: float = 2.0
     worker_threads: int = 4
@@ -55,52 +63,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Parse and check every variable; raise ConfigError naming the first bad one."""
         env = os.environ if env is None else env
-        get = lambda name, default="": env.get(name, default).strip()  # noqa: E731
-        api_url = get("SLACK_API_URL", "https://slack.com/api/")
-        return cls(
-            slack_bot_token=get("SLACK_BOT_TOKEN"),
-            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-            slack_app_token=get("SLACK_APP_TOKEN"),
-            slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
-            database_url=database_url(get("DATABASE_URL", "sqlite:///careintro.db")),
-            port=_int(get("PORT", "3000"), "PORT", minimum=1, maximum=65535),
-            preclose_stages=_stages(
-                get("CARE_PRECLOSE_STAGES", DEFAULT_PRECLOSE), "CARE_PRECLOSE_STAGES"
-            ),
-            won_stages=_stages(get("CARE_WON_STAGES", "closedwon"), "CARE_WON_STAGES"),
-            lost_stages=_stages(get("CARE_LOST_STAGES", "closedlost"), "CARE_LOST_STAGES"),
-            auto_watch=_choice(get("CARE_AUTO_WATCH", "off"), "CARE_AUTO_WATCH", ("all", "off"))
-            == "all",
-            channel_name_template=_channel_template(get("CARE_CHANNEL_NAME", "care-{company}")),
-            channel_private=_bool(get("CARE_CHANNEL_PRIVATE", "true"), "CARE_CHANNEL_PRIVATE"),
-            admins=frozenset(u.strip() for u in get("CARE_ADMINS").split(",") if u.strip()),
-            response_minutes=_int(
-                get("CARE_RESPONSE_MINUTES", "30"),
-                "CARE_RESPONSE_MINUTES",
-                minimum=1,
-                maximum=10080,
-            ),
-            reminder_day=_choice(
-                get("CARE_REMINDER_DAY", "mon").lower()[:3], "CARE_REMINDER_DAY", WEEKDAYS
-            ),
-            reminder_time=_time(get("CARE_REMINDER_TIME", "09:00")),
-            hubspot_client_secret=get("HUBSPOT_CLIENT_SECRET"),
-            crm_webhook_secret=get("CRM_WEBHOOK_SECRET"),
-            public_url=get("PUBLIC_URL").rstrip("/"),
-            lease_seconds=_int(
-                get("CARE_LEASE_SECONDS", str(DEFAULT_LEASE_SECONDS)),
-                "CARE_LEASE_SECONDS",
-                minimum=1,
-                maximum=3600,
-            ),
-            poll_seconds=_int(
-                get("CARE_POLL_MS", "2000"), "CARE_POLL_MS", minimum=10, maximum=60000
-            )
-            / 1000,
-            worker_threads=_int(
-                get("CARE_WORKER_THREADS", "4"), "CARE_WORKER_THREADS", minimum=1, maximum=32
-            ),
-        )
+        get: Getter = lambda name, default="": env.get(name, default).strip()  # noqa: E731
+        return cls(**_slack(get), **_care(get), **_crm(get), **_worker(get))
 
     def require(self, mode: Mode) -> None:
         """Stop start-up with one line when a secret the mode needs is missing."""
@@ -123,6 +87,99 @@ class Settings:
                 raise ConfigError(f"{name} still holds a placeholder: set the real value")
             if prefix and not value.startswith(prefix):
                 raise ConfigError(f"{name} must start with {prefix!r}")
+
+
+def _slack(get: Getter) -> dict[str, Any]:
+    api_url = get("SLACK_API_URL", "https://slack.com/api/")
+    return {
+        "slack_bot_token": get("SLACK_BOT_TOKEN"),
+        "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
+        "slack_app_token": get("SLACK_APP_TOKEN"),
+        "slack_api_url": api_url if api_url.endswith("/") else api_url + "/",
+        "database_url": database_url(get("DATABASE_URL", "sqlite:///careintro.db")),
+        "port": _int(get("PORT", "3000"), "PORT", minimum=1, maximum=65535),
+        "public_url": get("PUBLIC_URL").rstrip("/"),
+    }
+
+
+def _care(get: Getter) -> dict[str, Any]:
+    auto_watch = _choice(get("CARE_AUTO_WATCH", "off"), "CARE_AUTO_WATCH", ("all", "off"))
+    return {
+        "preclose_stages": _stages(
+            get("CARE_PRECLOSE_STAGES", DEFAULT_PRECLOSE), "CARE_PRECLOSE_STAGES"
+        ),
+        "won_stages": _stages(get("CARE_WON_STAGES", "closedwon"), "CARE_WON_STAGES"),
+        "lost_stages": _stages(get("CARE_LOST_STAGES", "closedlost"), "CARE_LOST_STAGES"),
+        "auto_watch": auto_watch == "all",
+        "channel_name_template": _channel_template(get("CARE_CHANNEL_NAME", "care-{company}")),
+        "channel_private": _bool(get("CARE_CHANNEL_PRIVATE", "true"), "CARE_CHANNEL_PRIVATE"),
+        "admins": frozenset(u.strip() for u in get("CARE_ADMINS").split(",") if u.strip()),
+        "response_minutes": _int(
+            get("CARE_RESPONSE_MINUTES", "30"), "CARE_RESPONSE_MINUTES", minimum=1, maximum=10080
+        ),
+        "reminder_day": _choice(
+            get("CARE_REMINDER_DAY", "mon").lower()[:3], "CARE_REMINDER_DAY", WEEKDAYS
+        ),
+        "reminder_time": _time(get("CARE_REMINDER_TIME", "09:00")),
+    }
+
+
+def _crm(get: Getter) -> dict[str, Any]:
+    return {
+        "hubspot_client_secret": get("HUBSPOT_CLIENT_SECRET"),
+        "crm_webhook_secret": get("CRM_WEBHOOK_SECRET"),
+        "hubspot_access_token": get("HUBSPOT_ACCESS_TOKEN"),
+        "hubspot_api_url": _url(
+            get("HUBSPOT_API_URL", DEFAULT_HUBSPOT_API_URL), "HUBSPOT_API_URL"
+        ).rstrip("/"),
+        "crm_poll_seconds": _int(
+            get("CARE_CRM_POLL_SECONDS", "60"), "CARE_CRM_POLL_SECONDS", minimum=5, maximum=86400
+        ),
+        "preclose_probability": _fraction(
+            get("CARE_PRECLOSE_PROBABILITY"), "CARE_PRECLOSE_PROBABILITY"
+        ),
+        "crm_writeback": _choice(
+            get("CARE_CRM_WRITEBACK", "on"), "CARE_CRM_WRITEBACK", ("on", "off")
+        )
+        == "on",
+    }
+
+
+def _worker(get: Getter) -> dict[str, Any]:
+    poll_ms = _int(get("CARE_POLL_MS", "2000"), "CARE_POLL_MS", minimum=10, maximum=60000)
+    return {
+        "lease_seconds": _int(
+            get("CARE_LEASE_SECONDS", str(DEFAULT_LEASE_SECONDS)),
+            "CARE_LEASE_SECONDS",
+            minimum=1,
+            maximum=3600,
+        ),
+        "poll_seconds": poll_ms / 1000,
+        "worker_threads": _int(
+            get("CARE_WORKER_THREADS", "4"), "CARE_WORKER_THREADS", minimum=1, maximum=32
+        ),
+    }
+
+
+def _url(raw: str, name: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL such as https://host/, not {raw!r}")
+    return raw
+
+
+def _fraction(raw: str, name: str) -> float | None:
+    """Empty: off. A fraction (`0.8`) or a percentage (`80`, `80%`) of a win."""
+    if not raw:
+        return None
+    try:
+        value = float(raw.removesuffix("%"))
+    except ValueError:
+        raise ConfigError(f"{name} must be a probability such as 0.8, not {raw!r}") from None
+    value = value / 100 if value > 1 or raw.endswith("%") else value
+    if not 0 < value <= 1:
+        raise ConfigError(f"{name} must be above 0 and at most 1 (or 100%), not {raw!r}")
+    return value
 
 
 def database_url(url: str) -> str:

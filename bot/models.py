@@ -62,17 +62,37 @@ class Deal(SQLModel, table=True):
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     watched: bool = False
     registered_by: str | None = Field(default=None, max_length=32, index=True)
+    # Where the deal's facts come from ("hubspot", "salesforce", "webhook", "csv", "slack").
+    source: str = Field(default="", max_length=16)
+    # The CRM's own stage key (HubSpot's `dealstage` id, e.g. "137498562") and pipeline.
+    stage_id: str = Field(default="", max_length=100)
+    pipeline: str = Field(default="", max_length=100)
+    # What the CRM says of the stage: "open", "won" or "lost" ("" when it does not say),
+    # and its win probability (0..1), for CARE_PRECLOSE_PROBABILITY.
+    stage_status: str = Field(default="", max_length=8)
+    probability: float | None = None
+    # The AE as a Slack user, resolved when the deal is recorded (CRM owner, else registrant).
+    ae_user_id: str | None = Field(default=None, max_length=32, index=True)
+    # When the AE was told what the deal lacks before it can be introduced (told once).
+    missing_notice_at: datetime | None = None
+    deleted_at: datetime | None = None  # the CRM deleted it
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 # A prospect contact of a deal and the state of their Slack Connect invitation.
 class Contact(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("deal_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("deal_id", "email"),
+        UniqueConstraint("deal_id", "crm_contact_id", name="uq_contact_deal_id_crm_contact_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deal.id", index=True)
-    email: str = Field(max_length=254)
+    email: str | None = Field(default=None, max_length=254)  # None: listed, never invited
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
+    crm_contact_id: str | None = Field(default=None, max_length=64)
     invite_state: InviteState = Field(default=InviteState.WAITING, sa_type=String(16))
     invite_id: str | None = Field(default=None, max_length=64)
     invite_error: str | None = Field(default=None, max_length=200)
@@ -202,3 +222,42 @@ class IntroductionStep(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
     detail: str | None = Field(default=None, max_length=500)
+
+
+# A CRM connector's state, shared by every process: the poll's cursor, and whether the
+# CRM accepts our credential (shown in /healthz, `status` and the admins' Home).
+class Connector(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=32)  # "hubspot", "salesforce"
+    state: str = Field(default="ok", max_length=16)  # "ok" or "failing"
+    reason: str | None = Field(default=None, max_length=300)
+    since: datetime = Field(default_factory=utcnow)  # when `state` last changed
+    checked_at: datetime | None = None  # the last call that told us the state
+    enabled_at: datetime = Field(default_factory=utcnow)  # the first poll starts here
+    cursor: str | None = Field(default=None, max_length=64)  # the poll's high-water mark
+
+
+# The one CRM write-back of an introduction (HubSpot note, Salesforce Task): an outbox
+# row claimed like an introduction, so the note is written once whatever crashes.
+class CrmWriteback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    introduction_id: int = Field(foreign_key="introduction.id", unique=True)
+    crm: str = Field(max_length=16)
+    crm_deal_id: str = Field(max_length=64)
+    state: str = Field(default="pending", max_length=16, index=True)
+    external_id: str | None = Field(default=None, max_length=64)  # the note's or Task's id
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+
+
+# A live worker process: its heartbeat tells the others it still holds its leases.
+class WorkerNode(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    host: str = Field(default="", max_length=128)
+    pid: int = 0
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow, index=True)

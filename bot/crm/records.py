@@ -21,7 +21,25 @@ class RecordError(ValueError):
 
 
 @dataclass(frozen=True)
+class ContactPerson:
+    """A prospect contact as a CRM lists it; one without an email is listed, not invited."""
+
+    email: str | None
+    first_name: str = ""
+    last_name: str = ""
+    crm_id: str | None = None
+
+
+@dataclass(frozen=True)
 class DealRecord:
+    """A deal as one source describes it, whichever CRM or route it came from.
+
+    `stage` is the stage's name (a label, or an id where that is all a source has);
+    `stage_id` the CRM's own key for it; `stage_status` what the CRM says of it ("open",
+    "won", "lost", or "" when it does not say); `probability` its win probability (0..1).
+    `contacts` are emails a webhook or CSV gave; `people` contacts a CRM listed with names.
+    """
+
     crm_id: str
     stage: str | None = None
     company: str | None = None
@@ -31,6 +49,13 @@ class DealRecord:
     engineer_email: str | None = None
     contacts: tuple[str, ...] = ()
     notes: str | None = None
+    source: str = ""
+    stage_id: str | None = None
+    pipeline: str | None = None
+    stage_status: str = ""
+    probability: float | None = None
+    people: tuple[ContactPerson, ...] = ()
+    deleted: bool = False
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -39,6 +64,7 @@ class DealRecord:
         data["amount"] = str(self.amount) if self.amount is not None else None
         data["close_date"] = self.close_date.isoformat() if self.close_date else None
         data["contacts"] = list(self.contacts)
+        data["people"] = [asdict(p) for p in self.people]
         return data
 
     @classmethod
@@ -53,6 +79,13 @@ class DealRecord:
             engineer_email=data.get("engineer_email"),
             contacts=tuple(data.get("contacts") or ()),
             notes=data.get("notes"),
+            source=data.get("source") or "",
+            stage_id=data.get("stage_id"),
+            pipeline=data.get("pipeline"),
+            stage_status=data.get("stage_status") or "",
+            probability=data.get("probability"),
+            people=tuple(ContactPerson(**p) for p in data.get("people") or ()),
+            deleted=bool(data.get("deleted")),
         )
 
 
