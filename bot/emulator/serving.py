@@ -54,9 +54,9 @@ class ServedFake:
     ) -> None:
         self.stop()
 
-    def _origin(self) -> str:
-        """`http://127.0.0.1:PORT` of the running server."""
+    def _origin(self, scheme: str = "http") -> str:
+        """`http://127.0.0.1:PORT` of the running server (`https://` for one behind TLS)."""
         if self._server is None:
             raise RuntimeError(f"call {type(self).__name__}.start() first")
         host, port = self._server.server_address[:2]  # type: ignore[misc]
-        return f"http://{host}:{port}"
+        return f"{scheme}://{host}:{port}"

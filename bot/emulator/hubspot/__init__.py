@@ -33,7 +33,7 @@ validation rejects a missing required field):
 Only the standard library is used, so the fake ships with the bot like `FakeSlack`.
 """
 
-from bot.emulator.hubspot.dispatch import CallRecord
+from bot.emulator.common.calls import CallRecord
 from bot.emulator.hubspot.fake import FakeHubSpot
 from bot.emulator.hubspot.webhooks import SignedWebhook, WebhookEvents, sign_request
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.emulator.common.faults import FaultScripting
 from bot.emulator.hubspot.dispatch import Tokens
-from bot.emulator.hubspot.faults import FaultPlan, HubSpotFault
+from bot.emulator.hubspot.faults import HubSpotFault
 from bot.emulator.hubspot.limits import HubSpotLimiter
 from bot.emulator.hubspot.webhooks import SignedWebhook, sign_request
 
 
-class FakeControls:
-    """Mixed into `FakeHubSpot`, which sets these attributes."""
+class FakeControls(FaultScripting[HubSpotFault]):
+    """Mixed into `FakeHubSpot`, which sets these attributes; `drop_next`, `delay_next`
+    and `clear_faults` come from `FaultScripting`."""
 
     client_secret: str
     _tokens: Tokens
     _limiter: HubSpotLimiter
-    _faults: FaultPlan
+    _fault_type = HubSpotFault
 
     # credentials and limits -----------------------------------------------------------
 
@@ -51,7 +53,8 @@ class FakeControls:
 
     def fail_next(self, pattern: str, status: int = 500, *, count: int = 1) -> None:
         """The next `count` matching calls answer `status` (500, 502, 503...) untouched."""
-        self._faults.add(pattern, HubSpotFault("status", f"http_{status}", status, remaining=count))
+        fault = HubSpotFault(kind="status", label=f"http_{status}", status=status, remaining=count)
+        self._faults.add(pattern, fault)
 
     def rate_limit_next(
         self,
@@ -64,26 +67,14 @@ class FakeControls:
         """The next `count` matching calls get a 429; `Retry-After` (HubSpot seconds, divided
         by `time_scale`) only when `retry_after` is given."""
         fault = HubSpotFault(
-            "ratelimited", "rate_limit_next", 429, retry_after, policy, remaining=count
+            kind="ratelimited",
+            label="rate_limit_next",
+            status=429,
+            retry_after=retry_after,
+            policy=policy,
+            remaining=count,
         )
         self._faults.add(pattern, fault)
-
-    def drop_next(self, pattern: str, count: int = 1, *, after_effect: bool = False) -> None:
-        """Close the connection without answering; with `after_effect` the call is carried
-        out first (the note exists, the caller never learns its id)."""
-        label = "drop_after_effect" if after_effect else "drop"
-        self._faults.add(
-            pattern, HubSpotFault("drop", label, after_effect=after_effect, remaining=count)
-        )
-
-    def delay_next(self, pattern: str, seconds: float, *, count: int = 1) -> None:
-        """The next `count` matching calls are carried out and answered `seconds` (real)
-        late: a client whose timeout is shorter gives up on a call that did happen."""
-        fault = HubSpotFault("delay", "delay", delay_seconds=seconds, remaining=count)
-        self._faults.add(pattern, fault)
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
 
     # webhooks -------------------------------------------------------------------------
 

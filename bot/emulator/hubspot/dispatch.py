@@ -9,48 +9,21 @@ faults come first, so a test can script them whatever the token or the budget.
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from bot.emulator.common.calls import CallLog, CallRecord
+from bot.emulator.common.faults import FaultPlan
+from bot.emulator.common.json_http import BAD_JSON, Incoming, Reply, parse_json
 from bot.emulator.hubspot import routes, shapes
-from bot.emulator.hubspot.faults import FaultPlan, HubSpotFault, matches
+from bot.emulator.hubspot.faults import HubSpotFault
 from bot.emulator.hubspot.handlers import HandlerError, Request
 from bot.emulator.hubspot.limits import HubSpotLimiter
 from bot.emulator.hubspot.store import Portal
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class CallRecord:
-    """What the fake saw and answered; `status` is None while pending or when dropped."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: Any
-    at: float
-    status: int | None = None
-    fault: str | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-
-    def encoded(self) -> bytes:
-        return b"" if self.body is None else json.dumps(self.body).encode()
 
 
 @dataclass
@@ -64,30 +37,19 @@ class Tokens:
 
 class Dispatcher:
     def __init__(
-        self, portal: Portal, tokens: Tokens, limiter: HubSpotLimiter, faults: FaultPlan
+        self,
+        portal: Portal,
+        tokens: Tokens,
+        limiter: HubSpotLimiter,
+        faults: FaultPlan[HubSpotFault],
     ) -> None:
         self.portal, self.tokens, self.limiter, self.faults = portal, tokens, limiter, faults
-        self._log_lock = threading.Lock()
-        self._calls: list[CallRecord] = []
+        self.log: CallLog[CallRecord] = CallLog()
 
-    def calls(self, pattern: str | None = None) -> list[CallRecord]:
-        with self._log_lock:
-            return [
-                copy.deepcopy(c)
-                for c in self._calls
-                if pattern is None or matches(pattern, c.method, c.path)
-            ]
-
-    def reset_calls(self) -> None:
-        with self._log_lock:
-            self._calls.clear()
-
-    def handle(
-        self, method: str, path: str, query: dict[str, list[str]], body: Any, token: str | None
-    ) -> Reply:
-        record = CallRecord(method, path, copy.deepcopy(query), copy.deepcopy(body), time.time())
-        with self._log_lock:
-            self._calls.append(record)
+    def handle(self, incoming: Incoming) -> Reply:
+        method, path, query = incoming.method, incoming.path, incoming.query
+        body, token = parse_json(incoming.raw), _bearer(incoming.headers)
+        record = self.log.add(CallRecord.arriving(method, path, query, body))
         fault = self.faults.take(method, path)
         if fault is not None:
             record.fault = fault.label
@@ -100,8 +62,7 @@ class Dispatcher:
             reply = self._serve(method, path, query, body, token)
             if fault is not None:
                 reply = Reply(drop=True)
-        with self._log_lock:
-            record.status = None if reply.drop else reply.status
+        self.log.settle(record, reply)
         return reply
 
     def _fault_reply(self, fault: HubSpotFault) -> Reply:
@@ -132,7 +93,7 @@ class Dispatcher:
         scope = route.scope(params)
         if tokens.refused == 403 or scope not in tokens.scopes:
             return Reply(403, shapes.missing_scopes([scope]), verdict.headers)
-        if body is _BAD_JSON:
+        if body is BAD_JSON:
             return Reply(400, shapes.validation_error("Invalid input JSON"), verdict.headers)
         request = Request(method, path, params, query, body)
         return Reply(*self._run(route, request), headers=verdict.headers)
@@ -149,9 +110,6 @@ class Dispatcher:
             return 500, shapes.server_error(500)
 
 
-class _BadJson:
-    """Marks a body that was not JSON (HubSpot answers 400, after authentication)."""
-
-
-_BAD_JSON = _BadJson()
-BAD_JSON: Any = _BAD_JSON
+def _bearer(headers: dict[str, str]) -> str | None:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None

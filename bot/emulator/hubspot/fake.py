@@ -6,9 +6,10 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bot.emulator.common.calls import CallInspection, CallRecord
+from bot.emulator.common.faults import FaultPlan
 from bot.emulator.hubspot.controls import FakeControls
-from bot.emulator.hubspot.dispatch import CallRecord, Dispatcher, Tokens
-from bot.emulator.hubspot.faults import FaultPlan
+from bot.emulator.hubspot.dispatch import Dispatcher, Tokens
 from bot.emulator.hubspot.limits import HubSpotLimiter
 from bot.emulator.hubspot.routes import ALL_SCOPES
 from bot.emulator.hubspot.server import HubSpotHTTPServer
@@ -21,7 +22,7 @@ DEFAULT_TOKEN = "pat-na1-fake-0000"  # noqa: S105 - the fake's own token, valid 
 DEFAULT_SECRET = "fake-client-secret"  # noqa: S105
 
 
-class FakeHubSpot(FakeControls, ServedFake):
+class FakeHubSpot(FakeControls, CallInspection[CallRecord], ServedFake):
     """A HubSpot CRM API stand-in on 127.0.0.1 for `HubSpot(access_token=..., host=hub.url)`.
 
     Seeding and inspection go through the portal lock, so they are safe while the app
@@ -63,6 +64,7 @@ class FakeHubSpot(FakeControls, ServedFake):
         self._faults = FaultPlan()
         self._tokens = Tokens(token, set(ALL_SCOPES if scopes is None else scopes))
         self._dispatcher = Dispatcher(self._portal, self._tokens, self._limiter, self._faults)
+        self._call_log = self._dispatcher.log
         self.events = WebhookEvents(portal_id, clock=self._portal.now_ms)
 
     # lifecycle ------------------------------------------------------------------------
@@ -217,20 +219,6 @@ class FakeHubSpot(FakeControls, ServedFake):
     def associations(self, from_type: str, from_id: str, to_type: str) -> list[str]:
         with self._portal.lock:
             return [i for i, _ in self._portal.associated(from_type, from_id, to_type)]
-
-    @property
-    def calls(self) -> list[CallRecord]:
-        return self._dispatcher.calls()
-
-    def calls_to(self, pattern: str) -> list[CallRecord]:
-        """Calls whose `"METHOD /path"` matches the glob (a bare path: any method)."""
-        return self._dispatcher.calls(pattern)
-
-    def call_count(self, pattern: str) -> int:
-        return len(self._dispatcher.calls(pattern))
-
-    def reset_calls(self) -> None:
-        self._dispatcher.reset_calls()
 
     def snapshot(self) -> dict[str, Any]:
         """Deep copy of the raw store, for debugging a failing test."""

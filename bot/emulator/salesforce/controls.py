@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from bot.emulator.common.faults import FaultScripting
 from bot.emulator.salesforce.auth import TokenDesk
 from bot.emulator.salesforce.cursors import Cursors
 from bot.emulator.salesforce.faults import FaultPlan, SalesforceFault
@@ -18,14 +19,16 @@ from bot.emulator.salesforce.store import Org, parse_datetime
 NO_RUN_AS_USER = "no client credentials user enabled"
 
 
-class FakeControls:
-    """Mixed into `FakeSalesforce`, which sets these attributes."""
+class FakeControls(FaultScripting[SalesforceFault]):
+    """Mixed into `FakeSalesforce`, which sets these attributes; `drop_next`, `delay_next`
+    and `clear_faults` come from `FaultScripting`."""
 
     _org: Org
     _desk: TokenDesk
     _allowance: DailyAllowance
     _faults: FaultPlan
     _cursors: Cursors
+    _fault_type = SalesforceFault
 
     # sessions ---------------------------------------------------------------------------
 
@@ -127,35 +130,18 @@ class FakeControls:
         """The next `count` matching calls answer `status` (503 SERVER_UNAVAILABLE, 500
         UNKNOWN_EXCEPTION...), untouched unless `after_effect`."""
         fault = SalesforceFault(
-            "status",
-            f"http_{status}",
-            status,
+            kind="status",
+            label=f"http_{status}",
+            status=status,
             after_effect=after_effect,
             remaining=count,
             retry_after=retry_after,
         )
         self._faults.add(pattern, fault)
 
-    def drop_next(self, pattern: str, count: int = 1, *, after_effect: bool = False) -> None:
-        """Close the connection without answering; with `after_effect` the call is carried
-        out first (the Task exists, the caller never learns its id)."""
-        label = "drop_after_effect" if after_effect else "drop"
-        self._faults.add(
-            pattern, SalesforceFault("drop", label, after_effect=after_effect, remaining=count)
-        )
-
-    def delay_next(self, pattern: str, seconds: float, *, count: int = 1) -> None:
-        """Carry out the next `count` matching calls and answer `seconds` (real) late."""
-        self._faults.add(
-            pattern, SalesforceFault("delay", "delay", delay_seconds=seconds, remaining=count)
-        )
-
     def hang_next(self, pattern: str, *, after_effect: bool = False) -> threading.Event:
         """The next matching call waits (after its effect, if asked) until the returned
         event is set or `clear_faults()` runs."""
-        fault = SalesforceFault("hang", "hang", after_effect=after_effect)
+        fault = SalesforceFault(kind="hang", label="hang", after_effect=after_effect)
         self._faults.add(pattern, fault)
         return fault.release
-
-    def clear_faults(self) -> None:
-        self._faults.clear()

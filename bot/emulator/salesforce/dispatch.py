@@ -9,18 +9,18 @@ nothing; every counted answer carries `Sforce-Limit-Info`.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from bot.emulator.common import calls
+from bot.emulator.common.json_http import BAD_JSON, Incoming, Reply, parse_json
 from bot.emulator.salesforce import handlers, shapes
 from bot.emulator.salesforce.auth import TokenDesk
-from bot.emulator.salesforce.faults import FaultPlan, SalesforceFault, matches
+from bot.emulator.salesforce.faults import FaultPlan, SalesforceFault
 from bot.emulator.salesforce.limits import DailyAllowance
 
 logger = logging.getLogger(__name__)
@@ -40,41 +40,17 @@ TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
 
 
 @dataclass
-class CallRecord:
-    """What the fake saw and answered; `status` is None while pending or when dropped."""
+class CallRecord(calls.CallRecord):
+    """The shared record, plus the `errorCode` (or OAuth `error`) of an error answer."""
 
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: Any
-    at: float
-    status: int | None = None
-    fault: str | None = None
     error_code: str | None = None
 
-    @property
-    def endpoint(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-
-    def encoded(self) -> bytes:
-        return b"" if self.body is None else json.dumps(self.body).encode()
-
-
-@dataclass
-class Incoming:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-cased names
-    raw: bytes
+    def settle(self, reply: Reply) -> None:
+        super().settle(reply)
+        if isinstance(reply.body, list) and reply.body and isinstance(reply.body[0], dict):
+            self.error_code = reply.body[0].get("errorCode")
+        elif isinstance(reply.body, dict) and "error" in reply.body:
+            self.error_code = reply.body["error"]
 
 
 class Dispatcher:
@@ -88,37 +64,18 @@ class Dispatcher:
     ) -> None:
         self.ctx, self.desk, self.allowance, self.faults = ctx, desk, allowance, faults
         self.instance_url = instance_url
-        self._log_lock = threading.Lock()
-        self._calls: list[CallRecord] = []
-
-    def calls(self, pattern: str | None = None) -> list[CallRecord]:
-        with self._log_lock:
-            return [
-                copy.deepcopy(c)
-                for c in self._calls
-                if pattern is None or matches(pattern, c.method, c.path)
-            ]
-
-    def reset_calls(self) -> None:
-        with self._log_lock:
-            self._calls.clear()
+        self.log: calls.CallLog[CallRecord] = calls.CallLog()
 
     def handle(self, incoming: Incoming) -> Reply:
-        body = _body_for_log(incoming)
-        record = CallRecord(
-            incoming.method, incoming.path, copy.deepcopy(incoming.query), body, time.time()
+        record = self.log.add(
+            CallRecord.arriving(
+                incoming.method, incoming.path, incoming.query, _body_for_log(incoming)
+            )
         )
-        with self._log_lock:
-            self._calls.append(record)
         fault = self.faults.take(incoming.method, incoming.path)
         record.fault = fault.label if fault else None
         reply = self._with_fault(fault, incoming) if fault else self._serve(incoming)
-        with self._log_lock:
-            record.status = None if reply.drop else reply.status
-            if isinstance(reply.body, list) and reply.body and isinstance(reply.body[0], dict):
-                record.error_code = reply.body[0].get("errorCode")
-            elif isinstance(reply.body, dict) and "error" in reply.body:
-                record.error_code = reply.body["error"]
+        self.log.settle(record, reply)
         return reply
 
     def _with_fault(self, fault: SalesforceFault, incoming: Incoming) -> Reply:
@@ -156,7 +113,12 @@ class Dispatcher:
             return Reply(403, shapes.request_limit_exceeded(), headers)
         version = params.pop("version")
         request = handlers.Request(
-            incoming.method, params, incoming.query, incoming.headers, _json(incoming.raw), version
+            incoming.method,
+            params,
+            incoming.query,
+            incoming.headers,
+            parse_json(incoming.raw),
+            version,
         )
         return Reply(*self._run(handler, request), headers=headers)
 
@@ -173,7 +135,7 @@ class Dispatcher:
     def _run(
         self, handler: Callable[..., handlers.Answer], request: handlers.Request
     ) -> handlers.Answer:
-        if request.body is _BAD_JSON:
+        if request.body is BAD_JSON:
             return 400, shapes.error(
                 "JSON_PARSER_ERROR", "Unexpected character in the request body: it is not JSON"
             )
@@ -194,22 +156,10 @@ def _route(method: str, path: str) -> tuple[Callable[..., handlers.Answer], dict
     return None
 
 
-_BAD_JSON = object()
-
-
-def _json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return _BAD_JSON
-
-
 def _body_for_log(incoming: Incoming) -> Any:
     """The JSON body, or the token request's form with the secret masked."""
     if incoming.path == TOKEN_PATH:
         text = incoming.raw.decode("utf-8", "replace")
         return re.sub(r"(client_secret=)[^&]*", r"\1***", text)
-    body = _json(incoming.raw)
-    return None if body is _BAD_JSON else body
+    body = parse_json(incoming.raw)
+    return None if body is BAD_JSON else body

@@ -5,14 +5,13 @@ from __future__ import annotations
 import copy
 import shutil
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from bot.emulator.common.calls import CallInspection
 from bot.emulator.salesforce import tls as tls_files
 from bot.emulator.salesforce.auth import TokenDesk
 from bot.emulator.salesforce.controls import FakeControls
@@ -26,12 +25,13 @@ from bot.emulator.salesforce.schema import SCHEMA
 from bot.emulator.salesforce.seeding import FakeSeeding
 from bot.emulator.salesforce.server import SalesforceHTTPServer
 from bot.emulator.salesforce.store import Org
+from bot.emulator.serving import ServedFake
 
 DEFAULT_CLIENT_ID = "3MVG9fake.consumer.key"
 DEFAULT_CLIENT_SECRET = "fake-consumer-secret"  # noqa: S105 - the fake's own, valid nowhere else
 
 
-class FakeSalesforce(FakeSeeding, FakeControls):
+class FakeSalesforce(FakeSeeding, FakeControls, CallInspection[CallRecord], ServedFake):
     """A Salesforce org on https://127.0.0.1:PORT for the client credentials flow and REST.
 
     `tls`: True makes a CA with `cryptography`; a `trustme.CA()` issues the certificate
@@ -62,17 +62,15 @@ class FakeSalesforce(FakeSeeding, FakeControls):
         self._dispatcher = Dispatcher(
             context, self._desk, self._allowance, self._faults, lambda: self.instance_url
         )
+        self._call_log = self._dispatcher.log
         self._tls_option = tls
         self._tls: tls_files.ServerTLS | None = None
         self._dir: Path | None = None
-        self._server: SalesforceHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # lifecycle --------------------------------------------------------------------------
+    # lifecycle (start / stop / `with` from ServedFake) ---------------------------------
 
-    def start(self) -> FakeSalesforce:
-        if self._server is not None:
-            raise RuntimeError("FakeSalesforce is already started")
+    def _make_server(self) -> SalesforceHTTPServer:
+        """The server, behind a fresh test CA's certificate unless `tls=False`."""
         if self._tls_option is not False:
             self._dir = Path(tempfile.mkdtemp(prefix="fake-salesforce-"))
             self._tls = (
@@ -80,45 +78,22 @@ class FakeSalesforce(FakeSeeding, FakeControls):
                 if self._tls_option is True
                 else tls_files.from_trustme(self._tls_option, self._dir)
             )
-        self._server = SalesforceHTTPServer(self._dispatcher, self._tls and self._tls.context)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="fake-salesforce",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+        return SalesforceHTTPServer(self._dispatcher, self._tls and self._tls.context)
+
+    def _before_stop(self) -> None:
+        self._faults.clear()  # release hung calls so their threads end
 
     def stop(self) -> None:
-        self._faults.clear()  # release hung calls so their threads end
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """Stop serving and remove the certificate files; the fake can start again."""
+        super().stop()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
         self._server = self._thread = self._dir = None
 
-    def __enter__(self) -> FakeSalesforce:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def instance_url(self) -> str:
         """`https://127.0.0.1:PORT`: SALESFORCE_INSTANCE_URL and the token's instance_url."""
-        if self._server is None:
-            raise RuntimeError("call FakeSalesforce.start() first")
-        host, port = self._server.server_address[:2]
-        return f"{'https' if self._tls else 'http'}://{host}:{port}"
+        return self._origin("https" if self._tls else "http")
 
     @property
     def token_url(self) -> str:
@@ -168,24 +143,10 @@ class FakeSalesforce(FakeSeeding, FakeControls):
         located = self._org.find(record_id)
         return located[1]["Id"] if located else None
 
-    @property
-    def calls(self) -> list[CallRecord]:
-        return self._dispatcher.calls()
-
-    def calls_to(self, pattern: str) -> list[CallRecord]:
-        """Calls whose `"METHOD /path"` matches the glob (a bare path: any method)."""
-        return self._dispatcher.calls(pattern)
-
-    def call_count(self, pattern: str) -> int:
-        return len(self._dispatcher.calls(pattern))
-
     def call_counts(self) -> dict[str, int]:
         """`{"GET /services/data/v59.0/query": 3, ...}`; query-more calls are counted under
         `.../query/<locator>` without the row offset."""
-        return dict(Counter(_counted(c.endpoint) for c in self._dispatcher.calls()))
-
-    def reset_calls(self) -> None:
-        self._dispatcher.reset_calls()
+        return dict(Counter(_counted(c.endpoint) for c in self.calls))
 
     def snapshot(self) -> dict[str, Any]:
         """Deep copy of the raw records, for debugging a failing test."""

@@ -1,34 +1,32 @@
-"""The HTTP(S) side: requests in, JSON answers (or a dropped connection) out.
+"""Salesforce's HTTP(S) server: the shared JSON server (`bot.emulator.common.json_http`)
+with Salesforce's name and content type, optionally behind TLS.
 
-Like the other fakes: threaded, bound to 127.0.0.1 on an OS-chosen port, one request per
-connection, and a "drop" closes the socket without a status line. With TLS the
-handshake runs in the request's own thread (not in `accept`), so one stalled client
-never holds up the others.
+With TLS the handshake runs in the request's own thread (not in `accept`), so one
+stalled client never holds up the others.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import ssl
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from bot.emulator.salesforce.dispatch import Dispatcher, Incoming, Reply
+from bot.emulator.common.json_http import FakeHTTPServer, JSONRequestHandler
+from bot.emulator.salesforce.dispatch import Dispatcher
 
 logger = logging.getLogger(__name__)
 
 
-class SalesforceHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 128
+class SalesforceRequestHandler(JSONRequestHandler):
+    server_version = "FakeSalesforce/1.0"
+    log_name = "fake salesforce"
+    content_type = "application/json;charset=UTF-8"
 
+
+class SalesforceHTTPServer(FakeHTTPServer):
     def __init__(self, dispatcher: Dispatcher, context: ssl.SSLContext | None) -> None:
-        super().__init__(("127.0.0.1", 0), SalesforceRequestHandler)
-        self.dispatcher, self.context = dispatcher, context
+        super().__init__(dispatcher, SalesforceRequestHandler)
+        self.context = context
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.context is None:
@@ -46,60 +44,3 @@ class SalesforceHTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("fake salesforce connection error from %s", client_address, exc_info=True)
-
-
-class SalesforceRequestHandler(BaseHTTPRequestHandler):
-    server: SalesforceHTTPServer
-    server_version = "FakeSalesforce/1.0"
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PATCH(self) -> None:
-        self._handle("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("fake salesforce %s", format % args)
-
-    def _handle(self, method: str) -> None:
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        incoming = Incoming(
-            method,
-            unquote(url.path),
-            parse_qs(url.query, keep_blank_values=True),
-            {name.lower(): value for name, value in self.headers.items()},
-            self.rfile.read(length) if length else b"",
-        )
-        self._send(self.server.dispatcher.handle(incoming))
-
-    def _send(self, reply: Reply) -> None:
-        self.close_connection = True
-        if reply.drop:
-            self._abort()
-            return
-        payload = reply.encoded()
-        try:
-            self.send_response(reply.status)
-            if reply.body is not None:
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Connection", "close")
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            logger.debug("fake salesforce client went away before the answer")
-
-    def _abort(self) -> None:
-        """Close with nothing sent: the client sees the connection end with no answer."""
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
