@@ -219,7 +219,7 @@ def _external_dict(context: ExternalContext) -> dict[str, Any]:
     }
 
 
-def block_kit_builder_url(message: Message, *, surface: str = "message") -> str:
+def block_kit_builder_url(message: Message) -> str:
     """A link that opens the blocks in Slack's Block Kit Builder."""
     import json
 
