@@ -104,7 +104,7 @@ def test_a_failing_connector_shows_to_admins_and_in_status_until_it_recovers(set
 
     with Session(engine) as session:
         listing = status(session, crm_id=None, user_id="U_AE")
-        assert listing.blocks[0]["text"]["text"].startswith(":warning: *Hubspot")
+        assert listing.blocks[0]["text"]["text"].startswith(":warning: *HubSpot")
         assert "the token was revoked" in listing.blocks[0]["text"]["text"]
         views = {u: json.dumps(home_view(session, user_id=u, settings=admins))
                  for u in ("U_ADMIN", "U_AE")}  # fmt: skip
