@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, UserSelectElement
+from slack_sdk.models.blocks import (
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+    UserSelectElement,
+)
 from slack_sdk.models.views import View
 
 from bot.ids import Field, ModalId
@@ -28,6 +34,18 @@ def introduce_modal() -> dict[str, Any]:
             _input(Field.CONTACTS, PlainTextInputElement(multiline=True)),
             _input(Field.NOTES, PlainTextInputElement(multiline=True, max_length=MAX_NOTES)),
         ],
+    )
+    return view.to_dict()
+
+
+def answer_modal(text: str) -> dict[str, Any]:
+    """What the form shows once submitted when the deal was recorded but waits (what it
+    lacks, and how to add it): the person sees it where they typed, and only they do."""
+    view = View(
+        type="modal",
+        title=_words("recorded_title"),
+        close=_words("close"),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
     )
     return view.to_dict()
 

@@ -16,6 +16,7 @@ def utcnow() -> datetime:
 
 
 class IntroStatus(StrEnum):
+    WAITING = "waiting"  # wanted, but the deal lacks what an introduction needs (SPEC)
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
@@ -78,6 +79,12 @@ class Deal(SQLModel, table=True):
     deleted_at: datetime | None = None  # the CRM deleted it
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+def missing_for_introduction(deal: Deal) -> tuple[str, ...]:
+    """What the deal lacks before it can be introduced (SPEC: a company name); () when
+    nothing: the welcome, channel name and topic all name the company."""
+    return () if deal.company.strip() else ("company",)
 
 
 # A prospect contact of a deal and the state of their Slack Connect invitation.

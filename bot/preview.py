@@ -125,6 +125,10 @@ def _samples(deal: Deal, settings: Settings) -> dict[str, Any]:
         "reason": "channel: the bot was removed",
         "error": "not_paid",
         "advice": "Slack Connect needs a paid plan.",
+        "missing": "company name",  # what a waiting deal lacks (internal/ae_missing.j2)
+        "requested": True,
+        "connectors": [],  # failing CRM connectors (status, the admins' Home)
+        "listed": [],  # contacts without an email
         "rows": [  # a status-list row: the deal's columns, not introduced
             SimpleNamespace(
                 crm_id=deal.crm_id,

@@ -15,10 +15,12 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.flows import crm_news
 from bot.flows.events import EventProcessor
-from bot.flows.home import HomeRefresh
+from bot.flows.home import ConnectorHomes, HomeRefresh
 from bot.flows.introduction import IntroductionRunner
+from bot.flows.missing_notice import MissingNotices
 from bot.flows.reminders import ReminderTask
 from bot.flows.response_alerts import ResponseAlerts
+from bot.slack.directory import UserDirectory
 from bot.worker import Doorbell, Task, Worker, worker_id
 
 
@@ -65,8 +67,17 @@ def periodic_tasks(
     """Every task the worker runs after introductions, in order."""
     events = EventProcessor(engine, client, homes, invite_next, lease_seconds=lease_seconds)
     alerts = ResponseAlerts(engine, client, settings, homes)
+    owners = UserDirectory(client)  # CRM owners' emails -> AEs, one cache per process
+
+    def crm_events() -> int:
+        return crm_news.process_pending(
+            engine, settings=settings, wake=wake, lookup_user=owners.lookup
+        )
+
     return [
-        ("crm_events", lambda: crm_news.process_pending(engine, settings=settings, wake=wake)),
+        ("crm_events", crm_events),
+        ("missing_notices", MissingNotices(engine, client)),
+        ("connector_homes", ConnectorHomes(engine, homes, settings.admins)),
         ("slack_events", events.process_pending),
         ("response_alerts", alerts.alert_due),
         ("reminders", ReminderTask(engine, settings, client)),

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.crm.records import DealRecord, RecordError
 from bot.crm.webhooks import hubspot_record
 from bot.db import session_scope
-from bot.flows import stages
+from bot.flows import readiness, stages
 from bot.models import CrmEvent, utcnow
 from bot.store.contacts import add_contacts
 from bot.store.crm_events import claim_event, pending_events
@@ -26,7 +26,13 @@ log = logging.getLogger(__name__)
 BATCH = 200
 
 
-def process_pending(engine: Engine, *, settings: Settings, wake: Callable[[], None]) -> int:
+def process_pending(
+    engine: Engine,
+    *,
+    settings: Settings,
+    wake: Callable[[], None],
+    lookup_user: readiness.LookupUser | None = None,
+) -> int:
     """Apply stored events in arrival order; each is claimed so no two workers apply it."""
     with session_scope(engine) as session:
         ids = pending_events(session, limit=BATCH)
@@ -38,7 +44,9 @@ def process_pending(engine: Engine, *, settings: Settings, wake: Callable[[], No
                 continue
             try:
                 with session.begin_nested():
-                    queued += apply_event(session, event=event, settings=settings)
+                    queued += apply_event(
+                        session, event=event, settings=settings, lookup_user=lookup_user
+                    )
             except (RecordError, ValueError, KeyError) as exc:
                 event.error = f"{type(exc).__name__}: {exc}"[:500]
                 log.warning("crm_event=%s not applied: %s", event_id, event.error)
@@ -48,18 +56,35 @@ def process_pending(engine: Engine, *, settings: Settings, wake: Callable[[], No
     return applied
 
 
-def apply_event(session: Session, *, event: CrmEvent, settings: Settings) -> int:
+def apply_event(
+    session: Session,
+    *,
+    event: CrmEvent,
+    settings: Settings,
+    lookup_user: readiness.LookupUser | None = None,
+) -> int:
     """Apply one stored event; returns 1 when it queued an introduction."""
     payload = json.loads(event.payload)
     if payload["kind"] == "record":
         record = DealRecord.from_json(payload["record"])
     else:
         record = hubspot_record(event.crm_id, payload)
-    return apply_record(session, record=record, source=event.source, settings=settings)
+    return apply_record(
+        session, record=record, source=event.source, settings=settings, lookup_user=lookup_user
+    )
 
 
-def apply_record(session: Session, *, record: DealRecord, source: str, settings: Settings) -> int:
-    """Upsert the deal, merge its contacts, then apply the stage rules like any change."""
+def apply_record(
+    session: Session,
+    *,
+    record: DealRecord,
+    source: str,
+    settings: Settings,
+    lookup_user: readiness.LookupUser | None = None,
+) -> int:
+    """Upsert the deal, merge its contacts, settle its AE (`lookup_user`: the CRM owner's
+    email to a Slack user, a Slack call, so only the worker passes one), then apply the
+    stage rules like any change. Returns how many introductions it queued."""
     deal = upsert_deal(
         session, crm_id=record.crm_id, company=record.company, amount=record.amount,
         close_date=record.close_date, owner_email=record.owner_email,
@@ -67,9 +92,12 @@ def apply_record(session: Session, *, record: DealRecord, source: str, settings:
         watched=True if settings.auto_watch else None,
     )  # fmt: skip
     add_contacts(session, deal=deal, emails=record.contacts)
+    released = readiness.recorded(
+        session, deal=deal, record=record, settings=settings, lookup_user=lookup_user
+    )
     if not record.stage:
-        return 0
+        return released
     outcome = stages.record_stage(
         session, deal=deal, label=record.stage, source=source, settings=settings
     )
-    return int(outcome.queued)
+    return released + int(outcome.queued)

@@ -176,5 +176,5 @@ class EventProcessor:
         invite_id = invite.get("id")
         email = str(invite.get("recipient_email") or "").lower()
         return next((c for c in contacts if invite_id and c.invite_id == invite_id), None) or next(
-            (c for c in contacts if email and c.email.lower() == email), None
+            (c for c in contacts if email and c.email and c.email.lower() == email), None
         )

@@ -24,6 +24,7 @@ from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.models import Introduction, IntroStatus, utcnow
 from bot.slack.client import call
+from bot.store.connectors import failing
 from bot.store.home import deals_of_ae, prospects_of
 from bot.store.responses import clocks_since
 from bot.store.stage_changes import wins_since
@@ -91,7 +92,8 @@ def team_figures(session: Session, *, settings: Settings, now: datetime) -> Team
 def home_view(
     session: Session, *, user_id: str, settings: Settings, now: datetime | None = None
 ) -> dict[str, Any]:
-    """The `home` view of one person."""
+    """The `home` view of one person; a failing CRM connector shows to CARE_ADMINS only
+    (to nobody when CARE_ADMINS is empty)."""
     now = now or utcnow()
     message = render_internal(
         "internal/home.j2",
@@ -100,6 +102,7 @@ def home_view(
         team=team_figures(session, settings=settings, now=now),
         promise=settings.response_minutes,
         today=now.date(),
+        connectors=failing(session) if user_id in settings.admins else [],
     )
     return {"type": "home", "blocks": message.blocks[:MAX_BLOCKS]}
 
@@ -168,3 +171,26 @@ class HomeRefresh:
             except Exception:
                 log.exception("user=%s home not published", user_id)
         return len(users)
+
+
+class ConnectorHomes:
+    """A worker task: when a CRM connector starts or stops failing, the Homes of
+    CARE_ADMINS are published again, so its warning appears, and goes once it recovers,
+    without waiting for them to open the tab. The first run only learns the state."""
+
+    def __init__(self, engine: Engine, homes: HomeRefresh, admins: Iterable[str]) -> None:
+        self.engine = engine
+        self.homes = homes
+        self.admins = tuple(admins)
+        self._seen: frozenset[tuple[str, str]] | None = None
+
+    def __call__(self) -> int:
+        if not self.admins:
+            return 0  # nobody sees the warning: nothing to refresh
+        with session_scope(self.engine) as session:
+            now = frozenset((c.name, c.since.isoformat()) for c in failing(session))
+        changed = self._seen is not None and now != self._seen
+        self._seen = now
+        if changed:
+            self.homes.mark(self.admins)
+        return int(changed)

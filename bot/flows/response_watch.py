@@ -80,7 +80,8 @@ class ResponseWatch:
             intro = introduction_in_channel(session, channel_id=channel)
             if intro is None:
                 return None
-            emails = frozenset(c.email.lower() for c in contacts_of(session, deal_id=intro.deal_id))
+            contacts = contacts_of(session, deal_id=intro.deal_id)
+            emails = frozenset(c.email.lower() for c in contacts if c.email)
         user_id = event.get("user") or ""
         needs_lookup = user_id and not event.get("bot_id") and (emails or not event_team(event))
         user = self._user(user_id) if needs_lookup else None

@@ -14,11 +14,12 @@ from sqlmodel import Session
 from bot import slash_grammar as c
 from bot.config import Settings
 from bot.exceptions import UsageError, UserError
-from bot.flows import stages
+from bot.flows import readiness, stages
 from bot.flows.response_watch import questions_of
 from bot.ids import Field
-from bot.models import STEPS, Deal, Introduction, IntroStatus
+from bot.models import STEPS, Deal, Introduction, IntroStatus, missing_for_introduction
 from bot.parsing import MAX_NOTES
+from bot.store.connectors import failing
 from bot.store.contacts import add_contacts, contacts_of
 from bot.store.deals import deals_for_user, get_deal, upsert_deal
 from bot.store.introductions import (
@@ -37,6 +38,7 @@ class Reply:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     queued: bool = False  # work was recorded for the worker
+    waiting: bool = False  # recorded, but the deal lacks what an introduction needs
 
 
 STEP_NAMES = tuple(step.value for step in STEPS)  # the order `status` lists them in
@@ -91,18 +93,33 @@ def introduce(
     if deal.registered_by is None:
         deal.registered_by = user_id
     add_contacts(session, deal=deal, emails=request.contacts)
+    readiness.registered_by_hand(session, deal=deal, user_id=user_id)
     name = deal.company or deal.crm_id
     if request.mode == "watch":
-        intro = stages.apply_current_stage(session, deal=deal, settings=settings, user_id=user_id)
-        if intro is not None:
-            return Reply(
-                phrase("slash.watching_started", name=name, crm_id=deal.crm_id), queued=True
-            )
-        return Reply(phrase("slash.watching", name=name, crm_id=deal.crm_id))
+        return _watch(session, deal=deal, name=name, user_id=user_id, settings=settings)
     intro, queued = request_introduction(session, deal=deal, source="now", requested_by=user_id)
+    if intro.status == IntroStatus.WAITING:
+        return _waiting("slash.now_waiting", deal)
     if not queued:
         return Reply(_already(intro, name, deal.crm_id))
     return Reply(phrase("slash.introducing", name=name, crm_id=deal.crm_id), queued=True)
+
+
+def _watch(session: Session, *, deal: Deal, name: str, user_id: str, settings: Settings) -> Reply:
+    """`watch`: the introduction that waited goes ahead, or the current stage may start one."""
+    if readiness.release(session, deal=deal, settings=settings):
+        return Reply(phrase("slash.introducing", name=name, crm_id=deal.crm_id), queued=True)
+    intro = stages.apply_current_stage(session, deal=deal, settings=settings, user_id=user_id)
+    if intro is not None:
+        return Reply(phrase("slash.watching_started", name=name, crm_id=deal.crm_id), queued=True)
+    if missing_for_introduction(deal):
+        return _waiting("slash.watch_waiting", deal)
+    return Reply(phrase("slash.watching", name=name, crm_id=deal.crm_id))
+
+
+def _waiting(key: str, deal: Deal) -> Reply:
+    """Recorded, and what the deal still needs before its introduction (SPEC)."""
+    return Reply(phrase(key, crm_id=deal.crm_id), waiting=True)
 
 
 def _already(intro: Introduction, name: str, crm_id: str) -> str:
@@ -131,14 +148,17 @@ def set_stage(
 
 
 def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
+    connectors = failing(session)  # a CRM refusing our credential: one line at the top
     if crm_id is None:
         rows = deals_for_user(session, user_id=user_id)
-        message = render_internal("internal/status_list.j2", rows=rows)
+        message = render_internal("internal/status_list.j2", rows=rows, connectors=connectors)
         return Reply(message.text, message.blocks)
     deal = _known_deal(session, crm_id)
     intro = introduction_of(session, deal_id=deal.id)
     message = render_internal(
         "internal/status.j2",
+        connectors=connectors,
+        missing=readiness.missing_words(deal) if _not_started(intro) else "",
         deal=deal,
         intro=intro,
         steps=steps_of(session, intro_id=intro.id) if intro else {},
@@ -148,6 +168,10 @@ def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
         questions=questions_of(session, intro_id=intro.id) if intro else None,
     )
     return Reply(message.text, message.blocks)
+
+
+def _not_started(intro: Introduction | None) -> bool:
+    return intro is None or intro.status == IntroStatus.WAITING
 
 
 def team_change(

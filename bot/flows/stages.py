@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.flows import readiness
 from bot.models import Deal, Introduction, IntroStatus, StageChange
 from bot.store.introductions import introduction_of, request_introduction, steps_of
 from bot.store.stage_changes import add_stage_change
@@ -87,6 +88,9 @@ def effect(session: Session, *, deal: Deal, settings: Settings, user_id: str | N
     if not (deal.watched or settings.auto_watch):
         return _effect("not_watched")
     stage = deal.stage
+    wants = stage in settings.preclose_stages or stage in settings.won_stages
+    if wants and (held := readiness.hold(session, deal=deal, settings=settings, user_id=user_id)):
+        return StageEffect(*held)  # the deal lacks what an introduction needs, or had it
     if stage in settings.preclose_stages:
         _, queued = request_introduction(session, deal=deal, source="stage", requested_by=user_id)
         return _effect("starts" if queued else "already_introduced", queued)
@@ -106,6 +110,8 @@ def effect(session: Session, *, deal: Deal, settings: Settings, user_id: str | N
 
 
 def cancel_unstarted(session: Session, *, deal: Deal) -> str:
+    if readiness.cancel_if_waiting(session, deal=deal):
+        return phrase("events.stage.lost_cancelled")
     intro = introduction_of(session, deal_id=deal.id)
     if intro is None:
         return phrase("events.stage.lost_none")

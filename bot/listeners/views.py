@@ -16,6 +16,7 @@ from bot.db import session_scope
 from bot.exceptions import UserError
 from bot.flows import slash_handlers
 from bot.ids import Field, ModalId
+from bot.modal import answer_modal
 from bot.services import Services
 from bot.slash_grammar import Introduce
 from bot.templating import phrase
@@ -76,6 +77,9 @@ def handle_submission(
             settings=services.settings,
             notes=notes,
         )
-    ack()
+    if reply.waiting:  # recorded, but the deal lacks what an introduction needs
+        ack(response_action="update", view=answer_modal(reply.text))
+    else:
+        ack()
     if reply.queued:
         services.hand_off()

@@ -54,6 +54,7 @@ _DEALS_FOR_USER = (
         col(Deal.id).in_(
             union(
                 select(Deal.id).where(Deal.registered_by == bindparam("user_id")),
+                select(Deal.id).where(Deal.ae_user_id == bindparam("user_id")),
                 select(Introduction.deal_id).where(
                     Introduction.engineer_user_id == bindparam("user_id")
                 ),
@@ -67,7 +68,7 @@ _DEALS_FOR_USER = (
 
 
 def deals_for_user(session: Session, *, user_id: str, limit: int = 20) -> Sequence[Row[Any]]:
-    """Deals a person registered or works on, newest first, as the status list's rows
-    (`intro_id` is None for a deal not introduced)."""
+    """Deals a person registered, is the AE of (introduced or not) or works on, newest
+    first, as the status list's rows (`intro_id` is None for a deal not introduced)."""
     params = {"user_id": user_id, "limit": limit}
     return session.connection().execute(_DEALS_FOR_USER, params).all()  # Core: no ORM layer

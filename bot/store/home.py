@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, union
 from sqlmodel import Session, col, func, select
 
 from bot.models import Contact, Deal, Introduction
@@ -42,6 +43,7 @@ def prospects_of(session: Session, *, user_id: str, now: datetime) -> list[HomeP
     for deal_id, state, count in session.exec(
         select(Contact.deal_id, Contact.invite_state, func.count())
         .where(col(Contact.deal_id).in_([deal.id for _, deal in rows]))
+        .where(col(Contact.email).is_not(None))  # listed without an email: never invited
         .group_by(col(Contact.deal_id), col(Contact.invite_state))
     ):
         invites.setdefault(deal_id, {})[state] = count
@@ -54,13 +56,26 @@ def prospects_of(session: Session, *, user_id: str, now: datetime) -> list[HomeP
     return found
 
 
+# Built once, like `status`'s list: one indexed lookup per way of being a deal's AE
+# (registered it, its CRM owner or registrant, the introduction's AE), not an OR over
+# an outer join, which scans every deal.
+_DEALS_OF_AE = (
+    select(Deal, Introduction)
+    .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
+    .where(
+        col(Deal.id).in_(
+            union(
+                select(Deal.id).where(Deal.registered_by == bindparam("user_id")),
+                select(Deal.id).where(Deal.ae_user_id == bindparam("user_id")),
+                select(Introduction.deal_id).where(Introduction.ae_user_id == bindparam("user_id")),
+            )
+        )
+    )
+    .order_by(col(Deal.updated_at).desc())
+    .limit(MAX_ROWS)
+)
+
+
 def deals_of_ae(session: Session, *, user_id: str) -> list[tuple[Deal, Introduction | None]]:
-    """Deals an AE registered or is the AE of, most recently changed first."""
-    rows = session.exec(
-        select(Deal, Introduction)
-        .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
-        .where((Deal.registered_by == user_id) | (Introduction.ae_user_id == user_id))
-        .order_by(col(Deal.updated_at).desc())
-        .limit(MAX_ROWS)
-    ).all()
-    return list(rows)
+    """Deals an AE registered or is the AE of, introduced or not, most recently changed first."""
+    return list(session.exec(_DEALS_OF_AE, params={"user_id": user_id}).all())

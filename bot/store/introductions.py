@@ -6,7 +6,15 @@ from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.models import Deal, Introduction, IntroductionStep, IntroStatus, Step, utcnow
+from bot.models import (
+    Deal,
+    Introduction,
+    IntroductionStep,
+    IntroStatus,
+    Step,
+    missing_for_introduction,
+    utcnow,
+)
 from bot.store.rows import update_row
 
 OPEN_STATUSES = (IntroStatus.PENDING, IntroStatus.RUNNING, IntroStatus.DONE)
@@ -43,26 +51,67 @@ def request_introduction(
 ) -> tuple[Introduction, bool]:
     """The deal's one introduction, created if needed; a failed one is queued again.
 
-    Returns (introduction, queued): queued is False when one is already under way or done.
+    A deal that lacks what an introduction needs (`missing_for_introduction`) gets it
+    `waiting`: no worker claims it until the deal is complete and it is queued again.
+    Returns (introduction, queued): queued is False when one is already under way or
+    done, or waits.
     """
+    status = IntroStatus.WAITING if missing_for_introduction(deal) else IntroStatus.PENDING
     intro = introduction_of(session, deal_id=deal.id)
     if intro is None:
         try:
             with session.begin_nested():
                 intro = Introduction(
-                    deal_id=deal.id, source=source, requested_by=requested_by, late=late
+                    deal_id=deal.id,
+                    source=source,
+                    requested_by=requested_by,
+                    late=late,
+                    status=status,
                 )
                 session.add(intro)
                 session.flush()
-            return intro, True
+            return intro, status == IntroStatus.PENDING
         except IntegrityError:
             intro = introduction_of(session, deal_id=deal.id)
             assert intro is not None
             return intro, False
-    if intro.status in (IntroStatus.FAILED, IntroStatus.CANCELLED):
+    if intro.status in (IntroStatus.FAILED, IntroStatus.CANCELLED, IntroStatus.WAITING):
+        if status == IntroStatus.WAITING:
+            intro.status = status
+            session.add(intro)
+            session.flush()
+            return intro, False
         requeue(session, intro=intro, requested_by=requested_by)
         return intro, True
     return intro, False
+
+
+def waiting_to_release(session: Session, *, deal_id: int | None) -> Introduction | None:
+    """The deal's introduction when it waits for what the deal lacked."""
+    intro = introduction_of(session, deal_id=deal_id)
+    return intro if intro is not None and intro.status == IntroStatus.WAITING else None
+
+
+def release_waiting(session: Session, *, intro: Introduction, late: bool) -> bool:
+    """Queue a waiting introduction (fenced: one caller wins); False when it was not waiting."""
+    values: dict[str, object] = {"status": IntroStatus.PENDING}
+    if late:
+        values["late"] = True
+    won = update_row(session, Introduction, intro.id, where={"status": IntroStatus.WAITING},
+                     **values)  # fmt: skip
+    session.refresh(intro)
+    return won == 1
+
+
+def cancel_waiting(session: Session, *, deal_id: int | None) -> bool:
+    """Cancel the deal's introduction if it waits (a lost deal); True when one was."""
+    intro = waiting_to_release(session, deal_id=deal_id)
+    if intro is None:
+        return False
+    cancelled = update_row(session, Introduction, intro.id, where={"status": IntroStatus.WAITING},
+                           status=IntroStatus.CANCELLED)  # fmt: skip
+    session.refresh(intro)
+    return cancelled == 1
 
 
 def requeue(session: Session, *, intro: Introduction, requested_by: str | None) -> None:

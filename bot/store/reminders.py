@@ -49,8 +49,18 @@ class DigestStreams(NamedTuple):
 
 
 def ae_of() -> Any:
-    """Who a deal's AE is: the introduction's, else who registered or requested it."""
-    return func.coalesce(Introduction.ae_user_id, Deal.registered_by, Introduction.requested_by)
+    """Who a deal's AE is: the introduction's, else the deal's (its CRM owner, resolved when
+    it was recorded), else who registered or requested it."""
+    return func.coalesce(
+        Introduction.ae_user_id, Deal.ae_user_id, Deal.registered_by, Introduction.requested_by
+    )
+
+
+def _reported() -> Any:
+    """A deal someone follows: watched, introduced (or asked for), or with a known AE."""
+    return or_(
+        col(Deal.watched), col(Introduction.id).is_not(None), col(Deal.ae_user_id).is_not(None)
+    )
 
 
 def reporting_since(session: Session, *, settings: Settings) -> dict[str, datetime]:
@@ -71,7 +81,7 @@ def reporting_since(session: Session, *, settings: Settings) -> dict[str, dateti
         .select_from(Deal)
         .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
         .where(col(Deal.stage).not_in(closed))
-        .where(or_(col(Deal.watched), col(Introduction.id).is_not(None)))
+        .where(_reported())
     )
     both = union_all(engineers, aes).subquery()
     rows = session.execute(
@@ -102,6 +112,7 @@ def digest_streams(session: Session, *, settings: Settings) -> DigestStreams:
         )
         .join(Introduction, col(Introduction.deal_id) == Contact.deal_id)
         .where(*done, col(Contact.invite_state).in_(PENDING_INVITES))
+        .where(col(Contact.email).is_not(None))  # listed without an email: never invited
         .order_by(by_engineer, Contact.id)
     )
     questions = (
@@ -126,7 +137,7 @@ def digest_streams(session: Session, *, settings: Settings) -> DigestStreams:
         select(ae.label("user_id"), *DEAL_COLUMNS, *INTRO_COLUMNS)
         .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
         .where(col(Deal.stage).not_in(sorted(settings.won_stages | settings.lost_stages)))
-        .where(or_(col(Deal.watched), col(Introduction.id).is_not(None)))
+        .where(_reported())
         .where(ae.is_not(None))
         .order_by(_by_person(session, ae))
     )

@@ -29,9 +29,9 @@ def effects(fake) -> list:
     return [c for c in fake.calls if c.method != "views.publish"]
 
 
-def watched(bot, crm_id: str = "D-42") -> None:
+def watched(bot, crm_id: str = "D-42", company: str = "") -> None:
     make_member(bot.engine)
-    make_deal(bot.engine, crm_id, company="", watched=True)
+    make_deal(bot.engine, crm_id, company=company, watched=True)
 
 
 def rows(bot, model):
@@ -57,7 +57,8 @@ def test_watched_deal_reaching_contract_sent_is_introduced_once(crm_bot, fake):
 
 def test_hubspot_stage_change_introduces_once(crm_bot, fake):
     bot = crm_bot()
-    watched(bot, "9001")
+    # A HubSpot event carries ids only: the company comes from `watch` (or the connector).
+    watched(bot, "9001", company="Acme Corp")
     event = {"eventId": 1, "subscriptionId": 7, "portalId": 62515, "occurredAt": 1767225600000,
              "subscriptionType": "deal.propertyChange", "attemptNumber": 0, "objectId": 9001,
              "propertyName": "dealstage", "propertyValue": "contractsent"}  # fmt: skip

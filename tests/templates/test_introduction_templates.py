@@ -107,7 +107,15 @@ def test_welcome_names_the_backup_only_when_there_is_one(backup):
     assert_clean(*texts(message))
 
 
-def ae_done(sent: int, waiting: int, joined: int, *, late: bool = False) -> str:
+def ae_done(
+    sent: int,
+    waiting: int,
+    joined: int,
+    *,
+    late: bool = False,
+    invitable: int | None = None,
+    listed: tuple[str, ...] = (),
+) -> str:
     message = render_internal(
         "internal/ae_done.j2",
         deal=DEAL,
@@ -117,13 +125,17 @@ def ae_done(sent: int, waiting: int, joined: int, *, late: bool = False) -> str:
         sent=sent,
         waiting=waiting,
         joined=joined,
+        invitable=sent + waiting + joined if invitable is None else invitable,
+        listed=list(listed),
     )
     assert_clean(*texts(message))
     return message.blocks[0]["text"]["text"]
 
 
 def test_ae_done_with_no_invitation_says_only_where_the_engineer_is():
-    said = ae_done(0, 0, 0)
+    # Contacts with an email, none pending or joined (they failed): nothing more to say.
+    # (With no contact to invite at all, the AE is told so: the tests below.)
+    said = ae_done(0, 0, 0, invitable=1)
     assert said.endswith("<@UENG1> is introduced in <#CCARE1>.")
     assert "invitation" not in said and "already in" not in said
 

@@ -11,7 +11,7 @@ from bot.flows.introduction.context import StepContext
 from bot.flows.introduction.messages import dm_once
 from bot.models import Contact, Deal, Introduction, InviteState, utcnow
 from bot.slack.client import try_call
-from bot.store.contacts import contacts_of
+from bot.store.contacts import contacts_of, invitable
 from bot.store.rows import update_row
 from bot.templating import phrase, render_internal
 from bot.text import mask_email
@@ -53,8 +53,8 @@ def connect_step(run: StepContext, intro: Introduction, deal: Deal, *, resumed: 
 def invite_next(run: StepContext, intro: Introduction, deal: Deal) -> str:
     """Invite waiting contacts one at a time until one is pending or none is left."""
     while True:
-        with run.session() as session:
-            contacts = list(contacts_of(session, deal_id=deal.id))
+        with run.session() as session:  # listed without an email: never invited
+            contacts = invitable(contacts_of(session, deal_id=deal.id))
         if any(c.invite_state == InviteState.SENT for c in contacts):
             return PENDING
         queue = [c for c in contacts if c.invite_state == InviteState.SENDING]
@@ -120,7 +120,7 @@ def connect_unavailable(run: StepContext, intro: Introduction, deal: Deal, error
     with run.session() as session:
         waiting = [
             c
-            for c in contacts_of(session, deal_id=deal.id)
+            for c in invitable(contacts_of(session, deal_id=deal.id))
             if c.invite_state in (InviteState.WAITING, InviteState.SENDING)
         ]
     for contact in waiting:

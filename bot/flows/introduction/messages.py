@@ -4,11 +4,12 @@ the AE's note; and the public context the prospect-facing ones are rendered from
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 from bot.flows.introduction.context import StepContext
-from bot.models import Deal, Introduction, InviteState
+from bot.models import Contact, Deal, Introduction, InviteState
 from bot.slack.client import call, find_posted, open_dm, try_call
-from bot.store.contacts import contacts_of
+from bot.store.contacts import contacts_of, invitable
 from bot.store.rows import update_row
 from bot.templating import (
     ExternalContext,
@@ -20,6 +21,12 @@ from bot.templating import (
 )
 
 HISTORY_SCAN = 200  # how far back a resumed send looks for the message it may have posted
+
+
+def listed_names(contacts: Iterable[Contact]) -> list[str]:
+    """The contacts a CRM lists without an email (never invited), by name."""
+    names = [f"{c.first_name} {c.last_name}".strip() for c in contacts if not c.email]
+    return [name or phrase("introduction.unnamed_contact") for name in names]
 
 
 def external_context(run: StepContext, intro: Introduction, deal: Deal) -> ExternalContext:
@@ -100,12 +107,13 @@ def welcome_step(run: StepContext, intro: Introduction, deal: Deal, *, resumed: 
 def brief_step(run: StepContext, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
     """DM the engineer everything that was promised."""
     with run.session() as session:
-        contacts = [c.email for c in contacts_of(session, deal_id=deal.id)]
+        contacts = list(contacts_of(session, deal_id=deal.id))
     message = render_internal(
         "internal/brief.j2",
         deal=deal,
         channel_id=intro.channel_id,
-        contacts=contacts,
+        contacts=[c.email for c in invitable(contacts)],
+        listed=listed_names(contacts),
         ae_user_id=intro.ae_user_id,
         backup_user_id=intro.backup_user_id,
         response_minutes=run.settings.response_minutes,
@@ -116,14 +124,18 @@ def brief_step(run: StepContext, intro: Introduction, deal: Deal, *, resumed: bo
 
 
 def notify_ae_step(run: StepContext, intro: Introduction, deal: Deal, *, resumed: bool) -> str:
-    """Tell the AE the prospect has met their engineer, and where the invitations are."""
+    """Tell the AE the prospect has met their engineer, and where the invitations are;
+    with no contact to invite, that none went out and how to add one."""
     ae = intro.ae_user_id or intro.requested_by
     if not ae:
         return "no AE to tell"
     with run.session() as session:
-        states = Counter(c.invite_state for c in contacts_of(session, deal_id=deal.id))
+        contacts = list(contacts_of(session, deal_id=deal.id))
+    states = Counter(c.invite_state for c in invitable(contacts))
     message = render_internal(
         "internal/ae_done.j2",
+        invitable=len(invitable(contacts)),
+        listed=listed_names(contacts),
         deal=deal,
         channel_id=intro.channel_id,
         engineer_user_id=intro.engineer_user_id,

@@ -22,6 +22,8 @@ def introduce_from_reminder(session: Session, *, crm_id: str, user_id: str) -> R
     name = deal.company or deal.crm_id
     if queued:
         return Reply(phrase("reminders.button.queued", name=name, crm_id=crm_id), queued=True)
+    if intro.status == IntroStatus.WAITING:
+        return Reply(phrase("reminders.button.waiting", crm_id=crm_id))
     if intro.status == IntroStatus.DONE:
         return Reply(phrase("reminders.button.done", name=name, crm_id=crm_id))
     return Reply(phrase("reminders.button.under_way", name=name, crm_id=crm_id))

@@ -23,7 +23,7 @@ CLOSING_SOON_DAYS = 14
 MAX_PROSPECTS = 20
 MAX_ATTENTION = 8
 MAX_DEALS = 40
-UNINTRODUCED = (IntroStatus.FAILED, IntroStatus.CANCELLED)
+UNINTRODUCED = (IntroStatus.FAILED, IntroStatus.CANCELLED, IntroStatus.WAITING)
 
 
 @dataclass(frozen=True)
