@@ -151,6 +151,28 @@ def environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
+@cache
+def html_environment() -> ImmutableSandboxedEnvironment:
+    """For what a CRM shows as HTML (a HubSpot note): values HTML-escaped, not mrkdwn."""
+    env = _Environment(
+        loader=FileSystemLoader([str(p) for p in template_dirs()]),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(date=format_date, plural=plural)
+    return env
+
+
+def render_html(name: str, **context: Any) -> str:
+    """An internal template rendered as HTML, every value escaped for HTML."""
+    if not name.startswith("internal/"):
+        raise ValueError("CRM notes take an internal/ template")
+    return html_environment().get_template(name).render(**context).strip()
+
+
 def _render_block(template: Template, block: str, context: Context) -> str:
     """One `{% block %}`; a message's blocks share one Context (as a full render would)."""
     render = template.blocks.get(block)

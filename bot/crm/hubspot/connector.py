@@ -10,11 +10,12 @@ pipelines are cached for the process.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.crm.hubspot import mapping
+from bot.crm.hubspot import mapping, notes
 from bot.crm.hubspot.client import NAME, HubSpotClient, NotFound
 from bot.crm.hubspot.pacing import Pacer
 from bot.crm.hubspot.pipelines import Pipelines
@@ -23,7 +24,6 @@ from bot.exceptions import UserError
 from bot.parsing import normalise_email
 
 BATCH_MAX = 100
-NOTE_TO_DEAL = 214  # HubSpot's association type id, note → deal (HUBSPOT_DEFINED)
 
 
 class HubSpotConnector:
@@ -105,6 +105,14 @@ class HubSpotConnector:
         with self._lock:
             self._owners[owner_id] = email
         return email
+
+    # writing back ----------------------------------------------------------------------
+
+    def find_note(self, crm_deal_id: str, marker: str) -> str | None:
+        return notes.find_note(self.client, crm_deal_id, marker)
+
+    def create_note(self, crm_deal_id: str, *, body: str, at: datetime) -> str:
+        return notes.create_note(self.client, crm_deal_id, body=body, at=at)
 
     def _read_pipelines(self) -> list[dict[str, Any]]:
         api = self.client.api("crm.pipelines.pipelines_api")

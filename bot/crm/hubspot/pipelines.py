@@ -27,7 +27,7 @@ class StageInfo:
 
     @property
     def status(self) -> str:
-        """"won" for a closed stage with probability 1, "lost" with 0, else "open"."""
+        """ "won" for a closed stage with probability 1, "lost" with 0, else "open"."""
         if self.closed and self.probability == 1.0:
             return "won"
         if self.closed and self.probability == 0.0:

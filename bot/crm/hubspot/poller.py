@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.crm.connector import ConnectorUnavailable
 from bot.crm.hubspot.client import NAME, HubSpotClient
 from bot.db import session_scope
 from bot.models import utcnow
@@ -69,7 +70,11 @@ class HubSpotPoller:
             row = connector(session, name=NAME, now=now)
             cursor = int(row.cursor) if row.cursor else None
             since = cursor if cursor is not None else epoch_ms(row.enabled_at)
-        stored = self._poll(since, cursor)
+        try:
+            stored = self._poll(since, cursor)
+        except ConnectorUnavailable as exc:  # logged once by the client; the next poll goes on
+            log.info("connector=hubspot poll waits: %s", exc.reason)
+            return 0
         if stored:
             log.info("connector=hubspot poll stored %s deal events", stored)
         return stored
