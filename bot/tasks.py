@@ -98,9 +98,13 @@ def periodic_tasks(
         tasks.append(("hubspot_poll", _ringing(poller, wake)))
     writers = {n: c for n, c in connectors.items() if isinstance(c, NoteWriter)}
     if writers:
+        # a write-back that failed is tried again after about one poll interval, then
+        # less and less often; a refused credential is tried again each poll interval
+        every = min(30.0, settings.crm_poll_seconds)
         task = WritebackTask(
-            engine, client, writers, owner=owner or worker_id(), lease_seconds=lease_seconds
-        )
+            engine, client, writers, owner=owner or worker_id(), lease_seconds=lease_seconds,
+            retry_seconds=every, pause_seconds=every,
+        )  # fmt: skip
         tasks.append(("crm_writeback", task))
     return tasks
 

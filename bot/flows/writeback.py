@@ -75,10 +75,12 @@ class WritebackTask:
 
     def __init__(
         self, engine: Engine, client: WebClient, connectors: Mapping[str, NoteWriter], *,
-        owner: str, lease_seconds: float,
+        owner: str, lease_seconds: float, retry_seconds: float = 30.0,
+        pause_seconds: float = PAUSE_SECONDS,
     ) -> None:  # fmt: skip
         self.engine, self.client, self.connectors = engine, client, connectors
         self.owner, self.lease_seconds = owner, lease_seconds
+        self.retry_seconds, self.pause_seconds = retry_seconds, pause_seconds
 
     def __call__(self) -> int:
         with session_scope(self.engine) as session:
@@ -151,7 +153,7 @@ class WritebackTask:
                 with session_scope(self.engine) as session:
                     writebacks.pause(
                         session, writeback_id=row.id, owner=self.owner,
-                        until=utcnow() + timedelta(seconds=PAUSE_SECONDS), reason=exc.reason,
+                        until=utcnow() + timedelta(seconds=self.pause_seconds), reason=exc.reason,
                     )  # fmt: skip
                 return "paused"
             return self._retry(row, exc.reason)
@@ -166,7 +168,7 @@ class WritebackTask:
         with session_scope(self.engine) as session:
             state = writebacks.retry_later(
                 session, writeback_id=row.id, owner=self.owner, attempts=row.attempts,
-                error=error, now=utcnow(),
+                error=error, now=utcnow(), first_wait_seconds=self.retry_seconds,
             )  # fmt: skip
         log.warning("intro_id=%s write-back %s: %s", row.introduction_id, state, error)
         return state

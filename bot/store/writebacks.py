@@ -95,14 +95,14 @@ def settle_done(
 
 def retry_later(
     session: Session, *, writeback_id: int | None, owner: str, attempts: int, error: str,
-    now: datetime,
+    now: datetime, first_wait_seconds: float = 30.0,
 ) -> str:  # fmt: skip
     """Try again after a wait that doubles per attempt; after MAX_ATTEMPTS, give up with
     the reason. Returns the state the row is left in."""
     if attempts >= MAX_ATTEMPTS:
         _settle(session, writeback_id, owner, state=FAILED, last_error=error[:500])
         return FAILED
-    wait = timedelta(seconds=min(2**attempts * 30, MAX_RETRY_SECONDS))
+    wait = timedelta(seconds=min(2 ** (attempts - 1) * first_wait_seconds, MAX_RETRY_SECONDS))
     _settle(session, writeback_id, owner, next_attempt_at=now + wait, last_error=error[:500])
     return PENDING
 
