@@ -33,9 +33,13 @@ def queue_writeback(
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {"introduction_id": introduction_id, "crm": crm, "crm_deal_id": crm_deal_id,
               "state": PENDING, "attempts": 0, "created_at": now}  # fmt: skip
-    statement = insert(CrmWriteback).values(values)
-    result = session.execute(statement.on_conflict_do_nothing(index_elements=["introduction_id"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    statement = (
+        insert(CrmWriteback)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["introduction_id"])
+        .returning(CrmWriteback.id)  # psycopg counts a skipped row in rowcount
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def _claimable(now: datetime) -> tuple:

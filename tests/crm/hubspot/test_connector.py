@@ -35,9 +35,7 @@ def test_a_deal_is_read_with_company_contacts_owner_and_stage_label(connector, h
     )
 
 
-def test_contacts_come_in_one_batch_read_and_caches_serve_the_second_deal(
-    connector, hub, seeded
-):
+def test_contacts_come_in_one_batch_read_and_caches_serve_the_second_deal(connector, hub, seeded):
     connector.read_deal(seeded.deal)
     other = hub.add_deal("Second", owner_id=seeded.owner, company_ids=[seeded.company],
                          contact_ids=[seeded.contact])  # fmt: skip

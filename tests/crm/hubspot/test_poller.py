@@ -47,9 +47,7 @@ def test_the_first_poll_starts_when_the_connector_was_enabled(engine, hub, conne
     assert event.dedupe_key == f"hubspot:deal:{fresh}:{stamp}"
 
 
-def test_450_deals_are_read_in_three_pages_and_the_cursor_moves_past_them(
-    engine, hub, connector
-):
+def test_450_deals_are_read_in_three_pages_and_the_cursor_moves_past_them(engine, hub, connector):
     enable(engine)
     made = [hub.add_deal(f"Deal {i}") for i in range(450)]
     poll = HubSpotPoller(engine, connector.client, every_seconds=0)
@@ -116,9 +114,7 @@ def test_the_poll_runs_once_per_interval_even_when_two_ask_at_once(engine, hub, 
     assert polls[0]() == 0 and searches(hub) == 1  # not due again within the interval
 
 
-def test_a_refused_token_makes_the_poll_wait_without_losing_the_cursor(
-    engine, hub, connector
-):
+def test_a_refused_token_makes_the_poll_wait_without_losing_the_cursor(engine, hub, connector):
     enable(engine)
     deal = hub.add_deal("Acme")
     poll = HubSpotPoller(engine, connector.client, every_seconds=0)
