@@ -97,7 +97,8 @@ class HubSpotClient:
         rate_waits = server_retries = 0
         while True:
             self.pacer.acquire(search=search)
-            self.calls += 1
+            with self._lock:
+                self.calls += 1
             try:
                 result = fn(*args, _request_timeout=TIMEOUT_SECONDS, **kwargs)
             except self._errors as exc:

@@ -7,14 +7,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.crm.hubspot.poller import HubSpotPoller, modified_ms
 from bot.db import session_scope
+from bot.flows.home import HomeRefresh
 from bot.models import Connector, CrmEvent, utcnow
+from bot.slack.client import make_client
 from bot.store.connectors import connector as connector_row
+from bot.tasks import crm_connectors, periodic_tasks
 
 
 def events(engine) -> list[CrmEvent]:
@@ -140,3 +144,19 @@ def test_past_the_10000_result_cap_the_search_starts_again_from_the_last_date(
     restarts = [p for p in pages if not p.get("after")]
     assert len(restarts) == 2  # the first search, and one from the last date it reached
     assert all(int(p.get("after") or 0) < 10_000 for p in pages)
+
+
+def test_the_worker_polls_and_writes_back_only_with_a_token(settings, fake, engine, hub):
+    def names(settings) -> list[str]:
+        client = make_client(settings)
+        homes = HomeRefresh(engine, client, settings)
+        tasks = periodic_tasks(
+            engine, settings, client, homes=homes, wake=lambda: None,
+            invite_next=lambda _: "", lease_seconds=30,
+        )  # fmt: skip
+        return [name for name, _ in tasks]
+
+    assert "hubspot_poll" not in names(settings) and crm_connectors(engine, settings) == {}
+    on = replace(settings, hubspot_access_token="pat-x", hubspot_api_url=hub.url)
+    assert {"hubspot_poll", "crm_writeback"} <= set(names(on))
+    assert set(crm_connectors(engine, on)) == {"hubspot"}
