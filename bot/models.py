@@ -241,6 +241,7 @@ class Connector(SQLModel, table=True):
     checked_at: datetime | None = None  # the last call that told us the state
     enabled_at: datetime = Field(default_factory=utcnow)  # the first poll starts here
     cursor: str | None = Field(default=None, max_length=64)  # the poll's high-water mark
+    polled_at: datetime | None = None  # the last poll's claim: one poll per interval
 
 
 # The one CRM write-back of an introduction (HubSpot note, Salesforce Task): an outbox

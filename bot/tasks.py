@@ -13,6 +13,9 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.crm.connector import CrmConnector
+from bot.crm.hubspot import HubSpotConnector
+from bot.crm.hubspot.poller import HubSpotPoller
 from bot.flows import crm_news
 from bot.flows.events import EventProcessor
 from bot.flows.home import ConnectorHomes, HomeRefresh
@@ -20,6 +23,7 @@ from bot.flows.introduction import IntroductionRunner
 from bot.flows.missing_notice import MissingNotices
 from bot.flows.reminders import ReminderTask
 from bot.flows.response_alerts import ResponseAlerts
+from bot.flows.writeback import NoteWriter, WritebackTask
 from bot.slack.directory import UserDirectory
 from bot.worker import Doorbell, Task, Worker, worker_id
 
@@ -31,6 +35,7 @@ def build_worker(engine: Engine, settings: Settings, client: WebClient) -> Worke
     doorbell = Doorbell(settings.worker_threads)
     # Inviting the next contact needs no lease: a runner of its own, outside the threads'.
     invites = IntroductionRunner(engine=engine, client=client, settings=settings, owner=owner)
+    connectors = crm_connectors(engine, settings)
     tasks = periodic_tasks(
         engine,
         settings,
@@ -39,6 +44,8 @@ def build_worker(engine: Engine, settings: Settings, client: WebClient) -> Worke
         wake=doorbell.ring,
         invite_next=invites.invite_next_contacts,
         lease_seconds=settings.lease_seconds,
+        connectors=connectors,
+        owner=owner,
     )
     return Worker(
         engine,
@@ -54,6 +61,17 @@ def build_worker(engine: Engine, settings: Settings, client: WebClient) -> Worke
     )
 
 
+def crm_connectors(engine: Engine, settings: Settings) -> dict[str, CrmConnector]:
+    """The CRM connectors the settings turn on, by the `source` of their deals; one per
+    process (each paces its own calls under the CRM's limits)."""
+    connectors: dict[str, CrmConnector] = {}
+    if settings.hubspot_access_token:
+        connectors["hubspot"] = HubSpotConnector(
+            token=settings.hubspot_access_token, base_url=settings.hubspot_api_url, engine=engine
+        )
+    return connectors
+
+
 def periodic_tasks(
     engine: Engine,
     settings: Settings,
@@ -63,8 +81,11 @@ def periodic_tasks(
     wake: Callable[[], None],
     invite_next: Callable[[int], str],
     lease_seconds: int,
+    connectors: dict[str, CrmConnector] | None = None,
+    owner: str | None = None,
 ) -> list[Task]:
     """Every task the worker runs after introductions, in order."""
+    connectors = crm_connectors(engine, settings) if connectors is None else connectors
     events = EventProcessor(engine, client, homes, invite_next, lease_seconds=lease_seconds)
     alerts = ResponseAlerts(engine, client, settings, homes)
     owners = UserDirectory(client)  # CRM owners' emails -> AEs, one cache per process
@@ -74,7 +95,7 @@ def periodic_tasks(
             engine, settings=settings, wake=wake, lookup_user=owners.lookup
         )
 
-    return [
+    tasks: list[Task] = [
         ("crm_events", crm_events),
         ("missing_notices", MissingNotices(engine, client)),
         ("connector_homes", ConnectorHomes(engine, homes, settings.admins)),
@@ -82,3 +103,30 @@ def periodic_tasks(
         ("response_alerts", alerts.alert_due),
         ("reminders", ReminderTask(engine, settings, client)),
     ]
+    hubspot = connectors.get("hubspot")
+    if isinstance(hubspot, HubSpotConnector):
+        poller = HubSpotPoller(engine, hubspot.client, every_seconds=settings.crm_poll_seconds)
+        tasks.append(("hubspot_poll", _ringing(poller, wake)))
+    writers = {n: c for n, c in connectors.items() if isinstance(c, NoteWriter)}
+    if writers:
+        # a write-back that failed is tried again after about one poll interval, then
+        # less and less often; a refused credential is tried again each poll interval
+        every = min(30.0, settings.crm_poll_seconds)
+        task = WritebackTask(
+            engine, client, writers, owner=owner or worker_id(), lease_seconds=lease_seconds,
+            retry_seconds=every, pause_seconds=every,
+        )  # fmt: skip
+        tasks.append(("crm_writeback", task))
+    return tasks
+
+
+def _ringing(task: Callable[[], int], wake: Callable[[], None]) -> Callable[[], int]:
+    """The task, ringing the worker when it found something (new CRM events to apply)."""
+
+    def run() -> int:
+        found = task()
+        if found:
+            wake()
+        return found
+
+    return run

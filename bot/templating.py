@@ -128,17 +128,21 @@ class _Environment(ImmutableSandboxedEnvironment):
         return safe
 
 
-@cache
-def environment() -> ImmutableSandboxedEnvironment:
-    env = _Environment(
+def _file_environment(**options: Any) -> _Environment:
+    """The templates/ folders, sandboxed, strict; `options` say how values are escaped."""
+    return _Environment(
         loader=FileSystemLoader([str(p) for p in template_dirs()]),
         undefined=StrictUndefined,
-        finalize=_finalize,
-        autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # templates change with a deploy; no disk check per message
+        **options,
     )
+
+
+@cache
+def environment() -> ImmutableSandboxedEnvironment:
+    env = _file_environment(finalize=_finalize, autoescape=False)
     env.filters.update(
         mention=mention,
         channel=channel_link,
@@ -149,6 +153,21 @@ def environment() -> ImmutableSandboxedEnvironment:
         mrkdwn=lambda v: Mrkdwn(escape_mrkdwn(v)),
     )
     return env
+
+
+@cache
+def html_environment() -> ImmutableSandboxedEnvironment:
+    """For what a CRM shows as HTML (a HubSpot note): values HTML-escaped, not mrkdwn."""
+    env = _file_environment(autoescape=True)
+    env.filters.update(date=format_date, plural=plural)
+    return env
+
+
+def render_html(name: str, **context: Any) -> str:
+    """An internal template rendered as HTML, every value escaped for HTML."""
+    if not name.startswith("internal/"):
+        raise ValueError("CRM notes take an internal/ template")
+    return html_environment().get_template(name).render(**context).strip()
 
 
 def _render_block(template: Template, block: str, context: Context) -> str:

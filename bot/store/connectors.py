@@ -7,8 +7,9 @@ worker that talks to the CRM writes it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -71,3 +72,21 @@ def set_cursor(session: Session, *, name: str, cursor: str, now: datetime) -> No
     row = connector(session, name=name, now=now)
     row.cursor = cursor
     session.add(row)
+
+
+def claim_poll(session: Session, *, name: str, now: datetime, every_seconds: float) -> bool:
+    """True for the one caller, across processes, whose poll is due: a conditional
+    UPDATE of `polled_at`, so two workers asking at once make one poll."""
+    connector(session, name=name, now=now)
+    session.flush()
+    due = now - timedelta(seconds=every_seconds)
+    result = session.execute(
+        update(Connector)
+        .where(
+            col(Connector.name) == name,
+            or_(col(Connector.polled_at).is_(None), col(Connector.polled_at) <= due),
+        )
+        .values(polled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -28,10 +28,13 @@ def add_new_events(session: Session, *, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(CrmEvent).values(list(rows)).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    statement = (
+        insert(CrmEvent)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(CrmEvent.id)  # psycopg's rowcount is -1 for a many-row INSERT
     )
-    return result.rowcount  # type: ignore[attr-defined,no-any-return]
+    return len(session.execute(statement).all())
 
 
 def pending_events(session: Session, *, limit: int) -> Sequence[int | None]:

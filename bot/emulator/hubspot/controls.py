@@ -76,6 +76,19 @@ class FakeControls(FaultScripting[HubSpotFault]):
         )
         self._faults.add(pattern, fault)
 
+    def answer_late(self, pattern: str, seconds: float, *, count: int = 1) -> None:
+        """The next `count` matching calls are carried out at once and answered `seconds`
+        (real) later: the window in which a client that acted has not yet heard back
+        (a test kills the process there)."""
+        fault = HubSpotFault(
+            kind="delay",
+            label="delay_after_effect",
+            after_effect=True,
+            delay_seconds=seconds,
+            remaining=count,
+        )
+        self._faults.add(pattern, fault)
+
     # webhooks -------------------------------------------------------------------------
 
     def sign_webhook(

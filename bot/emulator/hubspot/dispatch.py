@@ -53,14 +53,16 @@ class Dispatcher:
         fault = self.faults.take(method, path)
         if fault is not None:
             record.fault = fault.label
-        if fault is not None and fault.kind == "delay":
+        if fault is not None and fault.kind == "delay" and not fault.after_effect:
             time.sleep(fault.delay_seconds)
             fault = None
         if fault is not None and not fault.after_effect:
             reply = self._fault_reply(fault)
         else:
             reply = self._serve(method, path, query, body, token)
-            if fault is not None:
+            if fault is not None and fault.kind == "delay":  # done now, answered late
+                time.sleep(fault.delay_seconds)
+            elif fault is not None:
                 reply = Reply(drop=True)
         self.log.settle(record, reply)
         return reply

@@ -13,7 +13,7 @@ from bot.emulator.hubspot.dispatch import Dispatcher, Tokens
 from bot.emulator.hubspot.limits import HubSpotLimiter
 from bot.emulator.hubspot.routes import ALL_SCOPES
 from bot.emulator.hubspot.server import HubSpotHTTPServer
-from bot.emulator.hubspot.shapes import iso_ms
+from bot.emulator.hubspot.shapes import iso_ms, stage_json
 from bot.emulator.hubspot.store import Portal, object_json
 from bot.emulator.hubspot.webhooks import WebhookEvents
 from bot.emulator.serving import ServedFake
@@ -174,6 +174,21 @@ class FakeHubSpot(FakeControls, CallInspection[CallRecord], ServedFake):
     def dissociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
         with self._portal.lock:
             self._portal.dissociate(from_type, from_id, to_type, to_id)
+
+    def add_stage(
+        self,
+        pipeline_id: str,
+        stage_id: str,
+        label: str,
+        *,
+        closed: bool = False,
+        probability: str = "0.5",
+    ) -> None:
+        """An admin adds a stage to a deal pipeline (POST /crm/v3/pipelines/deals/{id}/stages)."""
+        with self._portal.lock:
+            pipeline = next(p for p in self._portal.pipelines if p["id"] == pipeline_id)
+            stage = (stage_id, label, "true" if closed else "false", probability)
+            pipeline["stages"].append(stage_json(stage, len(pipeline["stages"])))
 
     # what people do in HubSpot --------------------------------------------------------
 

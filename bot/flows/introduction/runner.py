@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.config import DEFAULT_LEASE_SECONDS, Settings
 from bot.exceptions import SlackStepError, UserError
+from bot.flows import writeback
 from bot.flows.home import HomeRefresh
 from bot.flows.introduction.channel import channel_step, invite_step, topic_step
 from bot.flows.introduction.connect import connect_step, invite_next
@@ -183,6 +184,7 @@ class IntroductionRunner:
             )
             if not released:  # another worker took over: it records the end
                 raise LeaseLost
+            writeback.queue_for(session, intro=intro, settings=self.settings)  # same commit
         log.info("intro_id=%s done", intro_id)
         if self.homes is not None:
             self.homes.mark(people)  # published by the worker, debounced
