@@ -7,12 +7,13 @@ database), and cheap when there is nothing to do: it runs at every poll.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.crm.connector import CrmConnector
 from bot.flows import crm_news
 from bot.flows.events import EventProcessor
 from bot.flows.home import HomeRefresh
@@ -37,6 +38,7 @@ def build_worker(engine: Engine, settings: Settings, client: WebClient) -> Worke
         wake=doorbell.ring,
         invite_next=invites.invite_next_contacts,
         lease_seconds=settings.lease_seconds,
+        connectors={},  # the CRM connectors this process runs (none configured yet)
     )
     return Worker(
         engine,
@@ -61,12 +63,19 @@ def periodic_tasks(
     wake: Callable[[], None],
     invite_next: Callable[[int], str],
     lease_seconds: int,
+    connectors: Mapping[str, CrmConnector],
 ) -> list[Task]:
-    """Every task the worker runs after introductions, in order."""
+    """Every task the worker runs after introductions, in order; CRM news is completed
+    by the `connectors` (by name: "hubspot") before it is applied."""
     events = EventProcessor(engine, client, homes, invite_next, lease_seconds=lease_seconds)
     alerts = ResponseAlerts(engine, client, settings, homes)
+
+    def crm_events() -> int:
+        return crm_news.process_pending(engine, settings=settings, wake=wake,
+                                        connectors=connectors)  # fmt: skip
+
     return [
-        ("crm_events", lambda: crm_news.process_pending(engine, settings=settings, wake=wake)),
+        ("crm_events", crm_events),
         ("slack_events", events.process_pending),
         ("response_alerts", alerts.alert_due),
         ("reminders", ReminderTask(engine, settings, client)),
