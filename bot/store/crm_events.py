@@ -28,10 +28,11 @@ def add_new_events(session: Session, *, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
+    statement = (
         insert(CrmEvent).values(list(rows)).on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
-    return result.rowcount  # type: ignore[attr-defined,no-any-return]
+    # Counted from RETURNING: psycopg reports no rowcount (-1) for this statement.
+    return len(session.execute(statement.returning(CrmEvent.id)).all())
 
 
 def pending_events(session: Session, *, limit: int, after: int = 0) -> Sequence[int | None]:
