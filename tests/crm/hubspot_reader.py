@@ -14,6 +14,8 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from bot.crm.connector import ConnectorUnavailable
@@ -74,6 +76,8 @@ class HubSpotReader:
         owner = props.get("hubspot_owner_id")
         return DealRecord(
             crm_id=crm_id, stage=label, company=company, source="hubspot",
+            amount=Decimal(props["amount"]) if props.get("amount") else None,
+            close_date=date.fromisoformat(props["closedate"][:10]) if props.get("closedate") else None,
             stage_id=props.get("dealstage"), pipeline=props.get("pipeline"),
             stage_status=status, probability=probability, people=people,
             contacts=tuple(p.email for p in people if p.email),
