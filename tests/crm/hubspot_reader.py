@@ -77,7 +77,7 @@ class HubSpotReader:
         return DealRecord(
             crm_id=crm_id, stage=label, company=company, source="hubspot",
             amount=Decimal(props["amount"]) if props.get("amount") else None,
-            close_date=date.fromisoformat(props["closedate"][:10]) if props.get("closedate") else None,
+            close_date=_date(props.get("closedate")),
             stage_id=props.get("dealstage"), pipeline=props.get("pipeline"),
             stage_status=status, probability=probability, people=people,
             contacts=tuple(p.email for p in people if p.email),
@@ -100,3 +100,7 @@ class HubSpotReader:
                           properties="email,firstname,lastname")["properties"]  # fmt: skip
         return ContactPerson(props.get("email") or None, props.get("firstname") or "",
                              props.get("lastname") or "", crm_id=contact_id)  # fmt: skip
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if value else None

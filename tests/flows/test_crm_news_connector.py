@@ -7,6 +7,7 @@ CrmConnector protocol reading the HubSpot fake over HTTP (the real one lives els
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from bot.crm.inbox import store
 from bot.crm.webhooks import InboxItem, read_hubspot
 from bot.emulator.hubspot import FakeHubSpot
 from bot.flows.crm_news import process_pending
-from bot.models import Contact, CrmEvent, Deal, Introduction, IntroStatus
+from bot.models import Contact, CrmEvent, Introduction, IntroStatus
 from bot.store.deals import get_deal
 from tests.crm.hubspot_reader import HubSpotReader
 
@@ -60,7 +61,7 @@ def rules(settings):
 def webhook(engine, events: list[dict]) -> None:
     """Store a delivery as `/crm/hubspot` does once it is verified."""
     with Session(engine) as session:
-        store(session, read_hubspot(__import__("json").dumps(events).encode()).items)
+        store(session, read_hubspot(json.dumps(events).encode()).items)
         session.commit()
 
 
@@ -142,8 +143,8 @@ def test_an_unavailable_crm_leaves_its_events_pending_and_the_others_go_on(
     engine, rules, hub, deal_id, reader, caplog
 ):
     hub.revoke_token(401)
-    webhook(engine, [hub.events.deal_creation(deal_id),
-                     hub.events.deal_property_change(deal_id, "dealstage", "137498562")])  # fmt: skip
+    stage = hub.events.deal_property_change(deal_id, "dealstage", "137498562")
+    webhook(engine, [hub.events.deal_creation(deal_id), stage])
     generic(engine, "D-7", "Appointment")
     with caplog.at_level(logging.WARNING, logger="bot.flows.crm_news"):
         assert run(engine, rules, reader) == 1  # the generic one
