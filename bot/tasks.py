@@ -92,8 +92,9 @@ def periodic_tasks(
 
     def crm_events() -> int:
         return crm_news.process_pending(
-            engine, settings=settings, wake=wake, lookup_user=owners.lookup
-        )
+            engine, settings=settings, wake=wake, lookup_user=owners.lookup,
+            connectors=connectors,
+        )  # fmt: skip
 
     tasks: list[Task] = [
         ("crm_events", crm_events),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, jsonify, request
 from slack_bolt import App
@@ -26,13 +27,25 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
 def public_url(settings: Settings, req: Request) -> str:
-    """The URL HubSpot called, as it signed it: PUBLIC_URL, or rebuilt from proxy headers."""
-    path = req.full_path.rstrip("?")
+    """The URL HubSpot called: PUBLIC_URL, or rebuilt from proxy headers, with the path
+    and query as they came on the request line (still percent-encoded, as HubSpot has
+    them before it decodes the few its signature decodes)."""
+    path = _raw_path(req)
     if settings.public_url:
         return settings.public_url + path
     proto = req.headers.get("X-Forwarded-Proto", req.scheme).split(",")[0].strip()
     host = req.headers.get("X-Forwarded-Host") or req.headers.get("Host", "")
     return f"{proto}://{host.split(',')[0].strip()}{path}"
+
+
+def _raw_path(req: Request) -> str:
+    """The request line's target (waitress and werkzeug give `REQUEST_URI`); the WSGI
+    `PATH_INFO` is already decoded, so it is the fallback only."""
+    raw = req.environ.get("REQUEST_URI") or req.environ.get("RAW_URI") or ""
+    if raw.startswith(("http://", "https://")):  # absolute-form target
+        parts = urlsplit(raw)
+        raw = parts.path + (f"?{parts.query}" if parts.query else "")
+    return raw.rstrip("?") if raw.startswith("/") else req.full_path.rstrip("?")
 
 
 def create_web_app(bolt_app: App, engine: Engine, settings: Settings,
@@ -59,14 +72,14 @@ def add_crm_webhooks(web: Flask, engine: Engine, settings: Settings,
                      hand_off: Callable[[], None]) -> None:  # fmt: skip
     """`/crm/webhook` and `/crm/hubspot`: checked, stored, then answered."""
 
-    def accept(items: list[InboxItem], warnings: list[str]):  # type: ignore[no-untyped-def]
+    def accept(items: list[InboxItem], warnings: list[str], ignored: int = 0):  # type: ignore[no-untyped-def]
         """Store durably, then answer: a crash after the answer loses nothing."""
         with session_scope(engine) as session:
             new = inbox.store(session, items)
         if new:
             hand_off()
-        return jsonify(ok=True, accepted=len(items), new=new, duplicates=len(items) - new,
-                       warnings=warnings)  # fmt: skip
+        return jsonify(ok=True, accepted=len(items), ignored=ignored, new=new,
+                       duplicates=len(items) - new, warnings=warnings)  # fmt: skip
 
     @web.post("/crm/webhook")
     def crm_webhook():  # type: ignore[no-untyped-def]
@@ -94,7 +107,7 @@ def add_crm_webhooks(web: Flask, engine: Engine, settings: Settings,
         except SignatureError as exc:
             return jsonify(ok=False, error=str(exc)), 401
         try:
-            items = read_hubspot(body)
+            batch = read_hubspot(body)
         except BodyError as exc:
             return jsonify(ok=False, error=str(exc)), 400
-        return accept(items, [])
+        return accept(batch.items, [], batch.ignored)

@@ -1,5 +1,11 @@
 """Stage rules: what a stage change does to a watched deal's introduction.
 
+One set of rules for every source (a CRM connector, the generic webhook, CSV, `stage` by
+hand): a stage is pre-close when its normalised label or its CRM id is in
+CARE_PRECLOSE_STAGES, or, when it is open, when its win probability reaches
+CARE_PRECLOSE_PROBABILITY; won and lost come from the CRM's own word (`status`) when it
+gives one, else from CARE_WON_STAGES / CARE_LOST_STAGES.
+
 `history_of` (the stage history `status` shows) lives in `bot.store.stage_changes`; it
 is imported here for the callers that know it as `stages.history_of`.
 """
@@ -7,6 +13,7 @@ is imported here for the callers that know it as `stages.history_of`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -19,6 +26,9 @@ from bot.store.stage_changes import history_of as history_of  # `stages.history_
 from bot.templating import phrase
 from bot.text import clean_value, normalise_stage
 
+OPEN, PRECLOSE, WON, LOST = "open", "preclose", "won", "lost"
+RANK = {OPEN: 0, PRECLOSE: 1, WON: 2, LOST: 2}  # a move to a lower rank is a backward move
+
 
 @dataclass(frozen=True)
 class StageEffect:
@@ -29,16 +39,61 @@ class StageEffect:
     queued: bool = False
 
 
+@dataclass(frozen=True)
+class Stage:
+    """A stage as its source describes it: the label, and the CRM's facts when it has
+    them (its own id, pipeline, "open"/"won"/"lost", win probability 0..1)."""
+
+    label: str
+    stage_id: str = ""
+    pipeline: str = ""
+    status: str = ""
+    probability: float | None = None
+
+    @classmethod
+    def of_deal(cls, deal: Deal) -> Stage:
+        return cls(deal.stage_label or deal.stage, deal.stage_id, deal.pipeline,
+                   deal.stage_status, deal.probability)  # fmt: skip
+
+
 def _effect(key: str, queued: bool = False) -> StageEffect:
     """An effect worded by `templates/phrases/events.toml` (`[stage]`)."""
     return StageEffect(phrase(f"events.stage.{key}"), queued)
 
 
+def kind(stage: Stage, settings: Settings) -> str:
+    """OPEN, PRECLOSE, WON or LOST, by the rules of the module docstring."""
+    keys = {normalise_stage(stage.label), normalise_stage(stage.stage_id)} - {""}
+    status = stage.status.lower()
+    if status in (WON, LOST):
+        return status
+    if status != OPEN:  # the CRM did not say: the names decide
+        if keys & settings.won_stages:
+            return WON
+        if keys & settings.lost_stages:
+            return LOST
+    if keys & settings.preclose_stages:
+        return PRECLOSE
+    threshold, probability = settings.preclose_probability, stage.probability
+    if threshold is not None and probability is not None and probability >= threshold:
+        return PRECLOSE
+    return OPEN
+
+
+def kind_of(deal: Deal, settings: Settings) -> str:
+    """The kind of the deal's current stage (OPEN for a deal with none yet)."""
+    return kind(Stage.of_deal(deal), settings) if deal.stage or deal.stage_id else OPEN
+
+
 def rank(stage: str, settings: Settings) -> int:
-    """Open stages < pre-close < closed; a move to a lower rank is a backward move."""
-    if stage in settings.won_stages or stage in settings.lost_stages:
-        return 2
-    return 1 if stage in settings.preclose_stages else 0
+    """Open stages < pre-close < closed, for a stage known by its name only."""
+    return RANK[kind(Stage(stage), settings)]
+
+
+def _keep(deal: Deal, stage: Stage) -> None:
+    deal.stage, deal.stage_label = normalise_stage(stage.label), stage.label
+    deal.stage_id, deal.pipeline = stage.stage_id, stage.pipeline
+    deal.stage_status, deal.probability = stage.status, stage.probability
 
 
 def record_stage(
@@ -49,15 +104,24 @@ def record_stage(
     source: str,
     settings: Settings,
     user_id: str | None = None,
+    stage_id: str = "",
+    pipeline: str = "",
+    status: str = "",
+    probability: float | None = None,
 ) -> StageEffect:
-    """Keep the change in the history and apply the SPEC's rules to the introduction."""
-    label = clean_value(label, limit=100)
-    new, old = normalise_stage(label), deal.stage
-    if new == old:
-        return _effect("unchanged")
-    backward = bool(old) and rank(new, settings) < rank(old, settings)
-    deal.stage, deal.stage_label = new, label
+    """Keep the change in the history and apply the SPEC's rules to the introduction.
+
+    The CRM's facts (`stage_id`, `pipeline`, `status`, `probability`) are stored with
+    the label; a source that does not give them (CSV, `stage` by hand) clears them."""
+    new = Stage(clean_value(label, limit=100), clean_value(stage_id, limit=100),
+                clean_value(pipeline, limit=100), status[:8].lower(), probability)  # fmt: skip
+    old_stage, had_stage = deal.stage, bool(deal.stage or deal.stage_id)
+    old_kind, new_kind = kind_of(deal, settings), kind(new, settings)
+    _keep(deal, new)
     session.add(deal)
+    if deal.stage == old_stage and new_kind == old_kind:
+        return _effect("unchanged")
+    backward = had_stage and RANK[new_kind] < RANK[old_kind]
     outcome = (
         _effect("backward")
         if backward
@@ -65,9 +129,9 @@ def record_stage(
     )
     change = StageChange(
         deal_id=deal.id or 0,
-        from_stage=old,
-        to_stage=new,
-        label=label,
+        from_stage=old_stage,
+        to_stage=deal.stage,
+        label=new.label,
         source=source,
         actor=user_id,
         effect=outcome.message[:200],
@@ -85,16 +149,20 @@ def apply_current_stage(
 
 
 def effect(session: Session, *, deal: Deal, settings: Settings, user_id: str | None) -> StageEffect:
+    """The rules for the deal's current stage: pre-close introduces, won introduces late
+    (when nothing was), lost cancels an introduction not started."""
+    if deal.deleted_at is not None:
+        return _effect("deleted")
     if not (deal.watched or settings.auto_watch):
         return _effect("not_watched")
-    stage = deal.stage
-    wants = stage in settings.preclose_stages or stage in settings.won_stages
+    stage = kind_of(deal, settings)
+    wants = stage in (PRECLOSE, WON)
     if wants and (held := readiness.hold(session, deal=deal, settings=settings, user_id=user_id)):
         return StageEffect(*held)  # the deal lacks what an introduction needs, or had it
-    if stage in settings.preclose_stages:
+    if stage == PRECLOSE:
         _, queued = request_introduction(session, deal=deal, source="stage", requested_by=user_id)
         return _effect("starts" if queued else "already_introduced", queued)
-    if stage in settings.won_stages:
+    if stage == WON:
         intro = introduction_of(session, deal_id=deal.id)
         if intro is not None and intro.status not in (IntroStatus.CANCELLED, IntroStatus.FAILED):
             return _effect("won_introduced")
@@ -104,19 +172,28 @@ def effect(session: Session, *, deal: Deal, settings: Settings, user_id: str | N
         if intro is not None:
             intro.late = True
         return _effect("won_late", queued)
-    if stage in settings.lost_stages:
+    if stage == LOST:
         return StageEffect(cancel_unstarted(session, deal=deal))
     return _effect("no_effect")
 
 
-def cancel_unstarted(session: Session, *, deal: Deal) -> str:
+def record_deletion(session: Session, *, deal: Deal, now: datetime) -> StageEffect:
+    """The CRM deleted the deal: marked so, and an introduction not started is cancelled
+    (one under way or done stays: its channel exists)."""
+    deal.deleted_at = deal.deleted_at or now
+    session.add(deal)
+    return StageEffect(cancel_unstarted(session, deal=deal, why="deleted"))
+
+
+def cancel_unstarted(session: Session, *, deal: Deal, why: str = "lost") -> str:
+    """Cancel the deal's introduction if no step of it ran; the words say what happened."""
     if readiness.cancel_if_waiting(session, deal=deal):
-        return phrase("events.stage.lost_cancelled")
+        return phrase(f"events.stage.{why}_cancelled")
     intro = introduction_of(session, deal_id=deal.id)
     if intro is None:
-        return phrase("events.stage.lost_none")
+        return phrase(f"events.stage.{why}_none")
     if intro.status == IntroStatus.PENDING and not steps_of(session, intro_id=intro.id):
         intro.status = IntroStatus.CANCELLED
         session.add(intro)
-        return phrase("events.stage.lost_cancelled")
-    return phrase("events.stage.lost_started")
+        return phrase(f"events.stage.{why}_cancelled")
+    return phrase(f"events.stage.{why}_started")

@@ -37,12 +37,19 @@ def add_new_events(session: Session, *, rows: Sequence[dict[str, Any]]) -> int:
     return len(session.execute(statement).all())
 
 
-def pending_events(session: Session, *, limit: int) -> Sequence[int | None]:
-    """Ids of events not yet applied, in arrival order."""
+def pending_events(session: Session, *, limit: int, after: int = 0) -> Sequence[int | None]:
+    """Ids of events not yet applied, in arrival order (those after `after`: one left
+    pending, waiting for its CRM, does not hide the ones behind it)."""
     return session.exec(
-        select(CrmEvent.id).where(col(CrmEvent.processed_at).is_(None))
+        select(CrmEvent.id).where(col(CrmEvent.processed_at).is_(None), col(CrmEvent.id) > after)
         .order_by(CrmEvent.id).limit(limit)
     ).all()  # fmt: skip
+
+
+def pending_event(session: Session, *, event_id: int | None) -> CrmEvent | None:
+    """The event when it is still to be applied (read only: nothing is claimed)."""
+    event = session.get(CrmEvent, event_id)
+    return event if event is not None and event.processed_at is None else None
 
 
 def claim_event(session: Session, *, event_id: int | None, now: datetime) -> CrmEvent | None:
