@@ -37,6 +37,7 @@ def build_worker(engine: Engine, settings: Settings, client: WebClient) -> Worke
         wake=doorbell.ring,
         invite_next=invites.invite_next_contacts,
         lease_seconds=settings.lease_seconds,
+        owner=owner,
     )
     return Worker(
         engine,
@@ -61,13 +62,17 @@ def periodic_tasks(
     wake: Callable[[], None],
     invite_next: Callable[[int], str],
     lease_seconds: int,
+    owner: str | None = None,
 ) -> list[Task]:
-    """Every task the worker runs after introductions, in order."""
-    events = EventProcessor(engine, client, homes, invite_next, lease_seconds=lease_seconds)
-    alerts = ResponseAlerts(engine, client, settings, homes)
+    """Every task the worker runs after introductions, in order; their claims are the
+    worker node's (`owner`), so they are free as soon as it dies."""
+    events = EventProcessor(
+        engine, client, homes, invite_next, lease_seconds=lease_seconds, owner=owner
+    )
+    alerts = ResponseAlerts(engine, client, settings, homes, owner=owner)
     return [
         ("crm_events", lambda: crm_news.process_pending(engine, settings=settings, wake=wake)),
         ("slack_events", events.process_pending),
         ("response_alerts", alerts.alert_due),
-        ("reminders", ReminderTask(engine, settings, client)),
+        ("reminders", ReminderTask(engine, settings, client, owner=owner)),
     ]
