@@ -187,6 +187,7 @@ class SlackEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = Field(default=None, index=True)
     error: str | None = Field(default=None, max_length=500)
+    lease_owner: str | None = Field(default=None, max_length=64)  # the worker applying it
 
 
 # One weekly reminder per person per ISO week ("2026-W48"): the unique pair is the guarantee.
@@ -199,6 +200,7 @@ class ReminderSent(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
     message_ts: str | None = Field(default=None, max_length=32)
+    lease_owner: str | None = Field(default=None, max_length=64)  # the worker sending it
 
 
 # A prospect's question waiting for our first reply; one per prospect message.
@@ -217,6 +219,9 @@ class ResponseClock(SQLModel, table=True):
     response_seconds: int | None = None
     engineer_alerted_at: datetime | None = None
     backup_alerted_at: datetime | None = None
+    # Who is sending each alert; None once it is sent (or never claimed).
+    engineer_alert_owner: str | None = Field(default=None, max_length=64)
+    backup_alert_owner: str | None = Field(default=None, max_length=64)
 
 
 # One row per step once it has started; `done_at` set means it never runs again.

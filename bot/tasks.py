@@ -84,10 +84,13 @@ def periodic_tasks(
     connectors: dict[str, CrmConnector] | None = None,
     owner: str | None = None,
 ) -> list[Task]:
-    """Every task the worker runs after introductions, in order."""
+    """Every task the worker runs after introductions, in order; their claims are the
+    worker node's (`owner`), so they are free as soon as it dies."""
     connectors = crm_connectors(engine, settings) if connectors is None else connectors
-    events = EventProcessor(engine, client, homes, invite_next, lease_seconds=lease_seconds)
-    alerts = ResponseAlerts(engine, client, settings, homes)
+    events = EventProcessor(
+        engine, client, homes, invite_next, lease_seconds=lease_seconds, owner=owner
+    )
+    alerts = ResponseAlerts(engine, client, settings, homes, owner=owner)
     owners = UserDirectory(client)  # CRM owners' emails -> AEs, one cache per process
 
     def crm_events() -> int:
@@ -102,7 +105,7 @@ def periodic_tasks(
         ("connector_homes", ConnectorHomes(engine, homes, settings.admins)),
         ("slack_events", events.process_pending),
         ("response_alerts", alerts.alert_due),
-        ("reminders", ReminderTask(engine, settings, client)),
+        ("reminders", ReminderTask(engine, settings, client, owner=owner)),
     ]
     hubspot = connectors.get("hubspot")
     if isinstance(hubspot, HubSpotConnector):

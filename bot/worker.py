@@ -2,14 +2,37 @@
 
 Claims are leases written with a conditional UPDATE, atomic on SQLite and PostgreSQL
 alike, so any number of worker threads or processes can run: each introduction is run
-by one of them at a time, and a crashed worker's lease simply expires. A stopped one
-(SIGTERM, as at every deploy) ends its current steps and hands the introductions back,
-so the next worker need not wait for the leases to run out.
+by one of them at a time. A stopped worker (SIGTERM, as at every deploy) ends its
+current steps and hands the introductions back, so the next worker need not wait.
+
+Liveness apart from the lease. A worker that dies without stopping (kill -9, out of
+memory, a lost host) must not hold its introductions for the lease's 300 seconds, yet
+the lease must stay long: it is what stops a worker stalled on a hung Slack call. So
+each worker is a node with a heartbeat (`bot.store.nodes`): a thread of its own writes
+it every 2 seconds, and a claim is free when its lease ran out OR its node has been
+silent for 8 (`bot.store.claims.lease_free`), which the restarted process or any other
+worker then takes over within ~10 seconds, resuming at the first step not done, in
+resumed mode (Slack looked at before acting): nothing is done twice. This is how
+Sidekiq Pro's super_fetch, Oban's Lifeline and GoodJob's process records rescue the
+jobs of a silent node. PostgreSQL's session advisory locks, which vanish with the
+connection, were the other choice: instant, but SQLite has none (two mechanisms to
+test), a lock lives on one connection (a run's reconnect after a failover would drop
+it), and a pooler in transaction mode (PgBouncer) breaks them. The heartbeat works the
+same on both databases and needs only the rows we already have.
+
+A lease owner is the node's name, `host:pid:random` (`worker_id`), and its threads'
+`name/1`, `name/2`…: claims find the node by that prefix, so the tables that already
+had a `lease_owner` needed no new column and a write-back's claim (the CRM work) gets
+the rule for free. A node that only looks dead (a GC pause, its database connection
+lost for 8 s) finds its lease gone at its next step, as a stalled one does: a run checks
+its lease before every step unless its own heartbeat is fresh (`Lease.hold`).
 
 A worker runs `threads` introductions at once (`CARE_WORKER_THREADS`): most of an
 introduction is waiting on Slack, and while one waits out a method's rate limit the
 others go on with theirs. The first thread also runs the periodic tasks, which the
-delivery layer builds and hands in (`bot.tasks.build_worker`).
+delivery layer builds and hands in (`bot.tasks.build_worker`). A lost database (or
+Slack, for the tasks) is logged once when it goes and once when it is back
+(`bot.outages`), not at every poll of every thread.
 """
 
 from __future__ import annotations
@@ -30,7 +53,9 @@ from bot.config import DEFAULT_LEASE_SECONDS, Settings
 from bot.db import session_scope
 from bot.flows.home import HomeRefresh
 from bot.flows.introduction import IntroductionRunner
+from bot.heartbeat import Heartbeat
 from bot.models import utcnow
+from bot.outages import Outage, database_lost, slack_lost
 from bot.store.claims import claim_introduction
 
 log = logging.getLogger(__name__)
@@ -38,7 +63,9 @@ Task = tuple[str, Callable[[], int]]  # a name for the logs, and a run that says
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    """A node's name: its host, pid and a random part (a container's pid is often 1).
+    The host is cut so that `name/NN` fits a 64-character lease owner."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 STOP_GRACE_SECONDS = 25.0  # within the 30 s a platform gives between SIGTERM and SIGKILL
@@ -102,6 +129,9 @@ class Worker:
         self.tasks = list(tasks)
         self.doorbell = doorbell or Doorbell(threads)
         self._stop = threading.Event()
+        self.database, self.slack = Outage("database"), Outage("Slack")
+        self.heartbeat = Heartbeat(engine, self.owner, self.database)
+        self.client = client
         self.runners = [
             IntroductionRunner(
                 engine=engine,
@@ -111,6 +141,7 @@ class Worker:
                 lease_seconds=lease_seconds,
                 homes=self.homes,
                 stopping=self._stop,
+                heartbeat=lambda: self.heartbeat.last,
             )
             for index in range(max(1, threads))
         ]
@@ -137,12 +168,33 @@ class Worker:
         the others.
         """
         count = self.run_introductions(self.runner)
+        if self.slack.lost:
+            self._probe_slack()
         for name, task in self.tasks:
             try:
                 count += task()
-            except Exception:
-                log.exception("task=%s failed; it runs again at the next poll", name)
+            except Exception as exc:
+                self._failed(exc, f"task={name} failed; it runs again at the next poll")
         return count
+
+    def _failed(self, exc: Exception, message: str) -> None:
+        """An outage is logged once (`bot.outages`); anything else with its traceback."""
+        if database_lost(exc):
+            self.database.failed(exc)
+        elif slack_lost(exc):
+            self.slack.failed(exc)
+        else:
+            log.exception(message)
+
+    def _probe_slack(self) -> None:
+        """While Slack is lost, one cheap call a poll tells when it is back."""
+        try:
+            self.client.api_test()
+        except Exception as exc:
+            if slack_lost(exc):
+                self.slack.failed(exc)
+            return
+        self.slack.answered()
 
     def run_introductions(self, runner: IntroductionRunner) -> int:
         """Claim and run due introductions until none is left; Homes follow, debounced."""
@@ -171,8 +223,8 @@ class Worker:
                     self.run_once()
                 else:
                     self.run_introductions(self.runners[index])
-            except Exception:
-                log.exception("worker loop error; going on after a pause")
+            except Exception as exc:
+                self._failed(exc, "worker loop error; going on after a pause")
             self.doorbell.wait(index, self.poll_seconds)
         log.info("worker %s stopped", self.runners[index].owner)
 
@@ -193,6 +245,8 @@ class Worker:
         self.wake()
 
     def start(self, first: int = 0) -> list[threading.Thread]:
+        """The heartbeat, then threads `first`… (`run_all` runs the first itself)."""
+        self.heartbeat.start()
         self._threads = [
             threading.Thread(
                 target=self.run_forever,
@@ -215,3 +269,4 @@ class Worker:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        self.heartbeat.stop()  # beating until the steps under way have ended

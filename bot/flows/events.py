@@ -80,6 +80,7 @@ class EventProcessor:
     homes: HomeRefresh
     invite_next: Callable[[int], str]
     lease_seconds: int = DEFAULT_LEASE_SECONDS
+    owner: str | None = None  # the worker node claiming, so its death frees the claim
     watch: ResponseWatch = field(init=False)
 
     def __post_init__(self) -> None:
@@ -95,7 +96,9 @@ class EventProcessor:
     def _claim(self) -> tuple[int, dict[str, Any]] | None:
         """The next event (row id and body), claimed in its own transaction."""
         with session_scope(self.engine) as session:
-            row = claim_event(session, lease_seconds=self.lease_seconds, now=utcnow())
+            row = claim_event(
+                session, lease_seconds=self.lease_seconds, now=utcnow(), owner=self.owner
+            )
             if row is None or row.id is None:
                 return None
             return row.id, json.loads(row.payload)

@@ -21,7 +21,7 @@ from bot.exceptions import SlackStepError
 from bot.flows.home import HomeRefresh
 from bot.models import Introduction, ResponseClock, utcnow
 from bot.slack.client import call, find_posted, open_dm, try_call
-from bot.store.responses import alerts_due, claim_alert, release_alert
+from bot.store.responses import alert_sent, alerts_due, claim_alert, release_alert
 from bot.templating import phrase, render_internal
 from bot.text import Mrkdwn
 
@@ -38,6 +38,7 @@ class ResponseAlerts:
     client: WebClient
     settings: Settings
     homes: HomeRefresh
+    owner: str | None = None  # the worker node claiming, so its death frees the claims
 
     def alert_due(self, now: datetime | None = None) -> int:
         """DM the engineer at the promise, the backup at twice it; each at most once."""
@@ -46,7 +47,10 @@ class ResponseAlerts:
         sent = 0
         for level, after in (("engineer", promise), ("backup", 2 * promise)):
             with session_scope(self.engine) as session:
-                due = alerts_due(session, level=level, started_before=now - after)
+                due = alerts_due(
+                    session, level=level, started_before=now - after, now=now,
+                    lease_seconds=self.settings.lease_seconds,
+                )  # fmt: skip
             for clock_id in due:
                 sent += self._alert(clock_id, level, now)
         return sent
@@ -54,7 +58,10 @@ class ResponseAlerts:
     def _alert(self, clock_id: int | None, level: str, now: datetime) -> int:
         """Claim, then DM; a failed DM gives the claim back so the next poll tries again."""
         with session_scope(self.engine) as session:
-            if not claim_alert(session, clock_id=clock_id, level=level, now=now):
+            if not claim_alert(
+                session, clock_id=clock_id, level=level, now=now, owner=self.owner,
+                lease_seconds=self.settings.lease_seconds,
+            ):  # fmt: skip
                 return 0
             clock = session.get(ResponseClock, clock_id)
             intro = session.get(Introduction, clock.introduction_id) if clock else None
@@ -69,6 +76,8 @@ class ResponseAlerts:
             with session_scope(self.engine) as session:
                 release_alert(session, clock_id=clock_id, level=level, claimed=now)
             return 0
+        with session_scope(self.engine) as session:
+            alert_sent(session, clock_id=clock_id, level=level, claimed=now)
         log.info("clock_id=%s %s alerted user=%s", clock_id, level, person)
         self.homes.publish_for_introduction(intro.id)
         return 1

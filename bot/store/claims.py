@@ -3,6 +3,12 @@
 Candidates are read first, then each is updated only while it still matches; the first
 update that changes one row has won it. Atomic on SQLite and PostgreSQL alike, so any
 number of worker threads or processes can claim side by side.
+
+A claim is held by an owner (a worker node, `bot.store.nodes`) and is free again when
+it ran out OR its node has gone silent: `lease_free` is that one rule, used by every
+claim that outlives its transaction (introductions, Slack events, reminders, response
+alerts, CRM write-backs). The CRM inbox's claim needs none: it is taken and applied
+in one transaction, which the database rolls back when its connection dies.
 """
 
 from __future__ import annotations
@@ -16,8 +22,15 @@ from sqlmodel import Session, SQLModel, col, select
 
 from bot.models import Introduction, IntroStatus
 from bot.store.crm_events import NEWS_PENDING
+from bot.store.nodes import silent_owner
 
 ACTIVE = (IntroStatus.PENDING, IntroStatus.RUNNING)
+
+
+def lease_free(owner: Any, *, expired: ColumnElement[bool], now: datetime) -> ColumnElement[bool]:
+    """A held claim is free when it ran out (`expired`) or its owner's node is silent
+    (killed, out of memory, its host lost): it need not wait out a 300-second lease."""
+    return or_(expired, silent_owner(owner, now=now))
 
 
 def claim_first(
@@ -49,7 +62,14 @@ def claim_introduction(
     """
     due = (
         col(Introduction.status).in_(ACTIVE),
-        or_(col(Introduction.lease_until).is_(None), col(Introduction.lease_until) < now),
+        or_(
+            col(Introduction.lease_until).is_(None),
+            lease_free(
+                col(Introduction.lease_owner),
+                expired=col(Introduction.lease_until) < now,
+                now=now,
+            ),
+        ),
         or_(
             col(Introduction.next_attempt_at).is_(None),
             col(Introduction.next_attempt_at) <= now,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, or_, union_all, update
+from sqlalchemy import and_, delete, func, or_, union_all, update
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -26,6 +26,7 @@ from bot.models import (
     ResponseClock,
     utcnow,
 )
+from bot.store.claims import lease_free
 from bot.store.rows import update_row
 
 STREAM_ROWS = 500
@@ -160,23 +161,49 @@ def _stream(session: Session, query: Any) -> Any:
 # --- claims: the unique (user, week) row ---------------------------------------------
 
 
-def claim_week(session: Session, *, user_id: str, week: str) -> int:
+def claim_week(session: Session, *, user_id: str, week: str, owner: str | None = None) -> int:
     """A new claim; IntegrityError (at flush or commit) when someone holds the week."""
-    row = ReminderSent(user_id=user_id, week=week)
+    row = ReminderSent(user_id=user_id, week=week, lease_owner=owner)
     session.add(row)
     session.flush()
     assert row.id is not None
     return row.id
 
 
-def take_over_claim(session: Session, *, claim_id: int, stale_before: datetime) -> bool:
-    """Take an unsent claim older than the lease; False when it was sent or renewed."""
+def _free(stale_before: datetime, now: datetime) -> Any:
+    """An unsent claim older than the lease, or whose owner's node is silent."""
+    return and_(
+        col(ReminderSent.sent_at).is_(None),
+        lease_free(
+            col(ReminderSent.lease_owner),
+            expired=col(ReminderSent.claimed_at) < stale_before,
+            now=now,
+        ),
+    )
+
+
+def free_claims(
+    session: Session, *, weeks: Iterable[str], stale_before: datetime, now: datetime
+) -> set[int]:
+    """Ids of this weeks' claims that may be taken over (`take_over_claim`)."""
+    rows = session.exec(
+        select(ReminderSent.id)
+        .where(col(ReminderSent.week).in_(weeks))
+        .where(_free(stale_before, now))
+    )
+    return {row_id for row_id in rows.all() if row_id is not None}
+
+
+def take_over_claim(
+    session: Session, *, claim_id: int, stale_before: datetime, owner: str | None = None
+) -> bool:
+    """Take an unsent claim that is free; False when it was sent or renewed."""
+    now = utcnow()
     taken = session.execute(
         update(ReminderSent)
         .where(col(ReminderSent.id) == claim_id)
-        .where(col(ReminderSent.sent_at).is_(None))
-        .where(col(ReminderSent.claimed_at) < stale_before)
-        .values(claimed_at=utcnow())
+        .where(_free(stale_before, now))
+        .values(claimed_at=now, lease_owner=owner)
     )
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -1,22 +1,28 @@
 """Response clocks: started by a prospect's question, stopped by our first reply.
 
-A clock's alerts are claims too: `engineer_alerted_at` / `backup_alerted_at` are set
-before the DM goes out, and given back when it fails.
+A clock's alerts are claims too: `engineer_alerted_at` / `backup_alerted_at` are set,
+with the level's owner, before the DM goes out; given back when it fails, the owner
+cleared once it is sent. A claim whose owner's node fell silent (or a lease old) is
+taken over (`claims.lease_free`); the DM's marker is looked for before sending again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bot.models import Introduction, ResponseClock
+from bot.config import DEFAULT_LEASE_SECONDS
+from bot.models import Introduction, ResponseClock, utcnow
+from bot.store.claims import lease_free
 from bot.store.rows import update_row
 
 ALERTED = {"engineer": "engineer_alerted_at", "backup": "backup_alerted_at"}
+ALERT_OWNER = {"engineer": "engineer_alert_owner", "backup": "backup_alert_owner"}
 
 
 def note_prospect_message(
@@ -102,31 +108,69 @@ def waiting_per_introduction(
     return {intro_id: (count, oldest) for intro_id, count, oldest in rows}
 
 
+def _alert_open(level: str, *, now: datetime, lease_seconds: int) -> Any:
+    """Not yet alerted at this level, or claimed by someone whose claim is free."""
+    alerted = col(getattr(ResponseClock, ALERTED[level]))
+    owner = col(getattr(ResponseClock, ALERT_OWNER[level]))
+    return or_(
+        alerted.is_(None),
+        and_(
+            owner.is_not(None),
+            lease_free(owner, expired=alerted < now - timedelta(seconds=lease_seconds), now=now),
+        ),
+    )
+
+
 def alerts_due(
-    session: Session, *, level: str, started_before: datetime, limit: int = 50
+    session: Session,
+    *,
+    level: str,
+    started_before: datetime,
+    now: datetime | None = None,
+    lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    limit: int = 50,
 ) -> Sequence[int | None]:
-    """Open clocks old enough for this level's alert, not yet alerted at it."""
-    alerted = getattr(ResponseClock, ALERTED[level])
+    """Open clocks old enough for this level's alert, not yet alerted at it (or whose
+    alert's claim is free)."""
     return session.exec(
         select(ResponseClock.id)
         .where(col(ResponseClock.answered_at).is_(None))
-        .where(col(alerted).is_(None))
+        .where(_alert_open(level, now=now or utcnow(), lease_seconds=lease_seconds))
         .where(col(ResponseClock.started_at) <= started_before)
         .order_by(col(ResponseClock.started_at))
         .limit(limit)
     ).all()
 
 
-def claim_alert(session: Session, *, clock_id: int | None, level: str, now: datetime) -> bool:
-    """Claim a level's alert of a still open clock; False when it is sent or answered."""
+def claim_alert(
+    session: Session,
+    *,
+    clock_id: int | None,
+    level: str,
+    now: datetime,
+    owner: str | None = None,
+    lease_seconds: int = DEFAULT_LEASE_SECONDS,
+) -> bool:
+    """Claim a level's alert of a still open clock; False when it is sent, answered or
+    held by a live worker."""
+    taken = session.execute(
+        update(ResponseClock)
+        .where(col(ResponseClock.id) == clock_id)
+        .where(col(ResponseClock.answered_at).is_(None))
+        .where(_alert_open(level, now=now, lease_seconds=lease_seconds))
+        .values({ALERTED[level]: now, ALERT_OWNER[level]: owner})
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def alert_sent(session: Session, *, clock_id: int | None, level: str, claimed: datetime) -> None:
+    """The DM went out: the claim is settled, nobody takes it over."""
     key = ALERTED[level]
-    return bool(
-        update_row(session, ResponseClock, clock_id, where={key: None, "answered_at": None},
-                   **{key: now})
-    )  # fmt: skip
+    update_row(session, ResponseClock, clock_id, where={key: claimed}, **{ALERT_OWNER[level]: None})
 
 
 def release_alert(session: Session, *, clock_id: int | None, level: str, claimed: datetime) -> None:
     """Give a claim back (its DM failed), so the next poll tries again."""
     key = ALERTED[level]
-    update_row(session, ResponseClock, clock_id, where={key: claimed}, **{key: None})
+    update_row(session, ResponseClock, clock_id, where={key: claimed},
+               **{key: None, ALERT_OWNER[level]: None})  # fmt: skip

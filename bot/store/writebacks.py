@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.models import CrmWriteback
+from bot.store.claims import lease_free
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 MAX_ATTEMPTS = 8
@@ -46,7 +47,12 @@ def _claimable(now: datetime) -> tuple:
     return (
         col(CrmWriteback.state) == PENDING,
         or_(col(CrmWriteback.next_attempt_at).is_(None), col(CrmWriteback.next_attempt_at) <= now),
-        or_(col(CrmWriteback.lease_until).is_(None), col(CrmWriteback.lease_until) < now),
+        or_(
+            col(CrmWriteback.lease_until).is_(None),
+            lease_free(
+                col(CrmWriteback.lease_owner), expired=col(CrmWriteback.lease_until) < now, now=now
+            ),
+        ),
     )
 
 

@@ -2,14 +2,15 @@
 
 A worker claims an introduction by taking its lease (`bot.worker`); while the lease is
 ours nobody else touches it. A worker stalled past its lease (a hung Slack call) finds
-it gone at its next step and stops, so the one that took over finishes alone.
+it gone at its next step and stops, so the one that took over finishes alone. The
+same when its node was taken for dead (its heartbeat silent, `bot.store.nodes`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,7 +20,10 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from bot.models import Introduction, IntroStatus, utcnow
+from bot.store.nodes import HEARTBEAT_SECONDS, SILENT_SECONDS
 from bot.store.rows import update_row
+
+Heartbeat = Callable[[], float | None]  # monotonic time of the node's last beat, if any
 
 
 class LeaseLost(Exception):
@@ -37,6 +41,7 @@ class Lease:
     engine: Engine
     owner: str
     seconds: int
+    heartbeat: Heartbeat | None = None  # None: no node beats for this owner
     _held: threading.local = field(default_factory=threading.local)
 
     @property
@@ -57,13 +62,13 @@ class Lease:
     def hold(self, session: Session, intro_id: int) -> None:
         """Renew our lease once half of it has gone by, or stop if it is no longer ours.
 
-        While more than half is left nobody can take it (a claim needs it expired, and
-        only its owner touches a running introduction), so a renewal before every step
+        While more than half is left and our node's heartbeat is fresh nobody can take
+        it (a claim needs it expired or our node silent), so a renewal before every step
         was a write per step for nothing; the first step of a run always renews.
         """
         now = time.monotonic()
         renewed = getattr(self._held, "renewed", None)
-        if renewed is not None and now - renewed < self.seconds / 2:
+        if renewed is not None and now - renewed < self.seconds / 2 and self._beating(now):
             return
         held = update_row(
             session, Introduction, intro_id,
@@ -73,6 +78,13 @@ class Lease:
         if held != 1:
             raise LeaseLost
         self._held.renewed = now
+
+    def _beating(self, now: float) -> bool:
+        """Our node beat recently enough that no one can have taken it for dead."""
+        if self.heartbeat is None:
+            return True
+        last = self.heartbeat()
+        return last is not None and now - last < SILENT_SECONDS - HEARTBEAT_SECONDS
 
     def release(self, session: Session, intro_id: int, **values: Any) -> bool:
         """Give the lease up with these changes; False when it was no longer ours."""

@@ -22,7 +22,7 @@ from bot.flows.home import HomeRefresh
 from bot.flows.introduction.channel import channel_step, invite_step, topic_step
 from bot.flows.introduction.connect import connect_step, invite_next
 from bot.flows.introduction.context import StepContext, StepFn
-from bot.flows.introduction.lease import Lease, LeaseLost
+from bot.flows.introduction.lease import Heartbeat, Lease, LeaseLost
 from bot.flows.introduction.messages import brief_step, notify_ae_step, welcome_step
 from bot.flows.introduction.people import People, prepare_step
 from bot.models import STEPS, Introduction, IntroStatus, Step, utcnow
@@ -76,11 +76,12 @@ class IntroductionRunner:
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     homes: HomeRefresh | None = None  # told whose Home an introduction changed
     stopping: threading.Event | None = None  # set: hand introductions back between steps
+    heartbeat: Heartbeat | None = None  # the worker node's last beat (`Lease.heartbeat`)
     lease: Lease = field(init=False)
     context: StepContext = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lease = Lease(self.engine, self.owner, self.lease_seconds)
+        self.lease = Lease(self.engine, self.owner, self.lease_seconds, self.heartbeat)
         self.context = StepContext(self.client, self.settings, self.lease, People(self.client))
 
     def run(self, intro_id: int) -> None:

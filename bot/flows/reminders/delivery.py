@@ -95,6 +95,7 @@ def send_due(
     client: WebClient,
     now: datetime | None = None,
     force: bool = False,
+    owner: str | None = None,
 ) -> Outcome:
     """Send every reminder due now (each claimed first, so it goes out once).
 
@@ -107,7 +108,7 @@ def send_due(
     outcome = Outcome(already=plan.already, busy=plan.busy)
     stale_before = now - timedelta(seconds=settings.lease_seconds)
     for reminder in plan.reminders:
-        result = deliver(engine, client, reminder, stale_before=stale_before)
+        result = deliver(engine, client, reminder, stale_before=stale_before, owner=owner)
         if result == "sent":
             outcome.sent.append(reminder.user_id)
             outcome.weeks.add(reminder.week)
@@ -135,10 +136,15 @@ def _plan(
 
 
 def deliver(
-    engine: Engine, client: WebClient, reminder: Reminder, *, stale_before: datetime
+    engine: Engine,
+    client: WebClient,
+    reminder: Reminder,
+    *,
+    stale_before: datetime,
+    owner: str | None = None,
 ) -> str:
     """Claim, post, settle: "sent", "taken" (someone else has it) or "failed"."""
-    claim_id = _claim(engine, reminder, stale_before=stale_before)
+    claim_id = _claim(engine, reminder, stale_before=stale_before, owner=owner)
     if claim_id is None:
         return "taken"
     try:
@@ -180,13 +186,19 @@ def _post(client: WebClient, reminder: Reminder) -> str:
     )
 
 
-def _claim(engine: Engine, reminder: Reminder, *, stale_before: datetime) -> int | None:
-    """The unique (user, week) row is the claim; a stale unsent one is taken over."""
+def _claim(
+    engine: Engine, reminder: Reminder, *, stale_before: datetime, owner: str | None
+) -> int | None:
+    """The unique (user, week) row is the claim; a free unsent one is taken over."""
     try:
         with session_scope(engine) as session:
             if reminder.claim_id is None:
-                return claim_week(session, user_id=reminder.user_id, week=reminder.week)
-            taken = take_over_claim(session, claim_id=reminder.claim_id, stale_before=stale_before)
+                return claim_week(
+                    session, user_id=reminder.user_id, week=reminder.week, owner=owner
+                )
+            taken = take_over_claim(
+                session, claim_id=reminder.claim_id, stale_before=stale_before, owner=owner
+            )
             return reminder.claim_id if taken else None
     except IntegrityError:
         return None
@@ -216,6 +228,7 @@ class ReminderTask:
     engine: Engine
     settings: Settings
     client: WebClient
+    owner: str | None = None  # the worker node claiming, so its death frees the claims
     last_scan: datetime | None = None
 
     def __call__(self) -> int:
@@ -223,5 +236,7 @@ class ReminderTask:
         if self.last_scan is not None and timedelta(0) <= now - self.last_scan < SCAN_EVERY:
             return 0
         self.last_scan = now
-        outcome = send_due(self.engine, settings=self.settings, client=self.client, now=now)
+        outcome = send_due(
+            self.engine, settings=self.settings, client=self.client, now=now, owner=self.owner
+        )
         return len(outcome.sent)

@@ -15,7 +15,7 @@ from bot.exceptions import SlackStepError
 from bot.models import ReminderSent
 from bot.slack.client import call
 from bot.store.people import reminder_settings
-from bot.store.reminders import claims_of, reporting_since
+from bot.store.reminders import claims_of, free_claims, reporting_since
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ class Scan:
     tz_checked_at: dict[str, datetime | None]
     off: set[str]
     claims: dict[tuple[str, str], ReminderSent]
+    free: set[int]  # claims that may be taken over: a lease old, or their node silent
 
     def needing_timezone(self, *, now: datetime, settings: Settings, force: bool) -> list[str]:
         """Recipients who may be due and whose cached timezone is missing or a day old."""
@@ -124,7 +125,6 @@ class Scan:
         self, *, now: datetime, settings: Settings, force: bool
     ) -> tuple[list[Due], list[str], list[str]]:
         """(due, already sent this week, being sent by someone else right now)."""
-        stale_before = now - timedelta(seconds=settings.lease_seconds)
         due: list[Due] = []
         already: list[str] = []
         busy: list[str] = []
@@ -141,7 +141,7 @@ class Scan:
                     continue
             if claim is not None and claim.sent_at is not None:
                 already.append(user)
-            elif claim is not None and claim.claimed_at >= stale_before:
+            elif claim is not None and claim.id not in self.free:
                 busy.append(user)
             else:
                 claim_id = claim.id if claim is not None else None
@@ -152,13 +152,17 @@ class Scan:
 def load_scan(session: Session, *, now: datetime, settings: Settings) -> Scan:
     since = reporting_since(session, settings=settings)
     people = reminder_settings(session)
-    claims = claims_of(session, weeks=sorted(_open_weeks(now)))
+    weeks = sorted(_open_weeks(now))
+    claims = claims_of(session, weeks=weeks)
+    stale_before = now - timedelta(seconds=settings.lease_seconds)
+    free = free_claims(session, weeks=weeks, stale_before=stale_before, now=now)
     return Scan(
         since=since,
         tz={p.user_id: p.tz for p in people},
         tz_checked_at={p.user_id: p.tz_checked_at for p in people},
         off={p.user_id for p in people if not p.reminders},
         claims={(c.user_id, c.week): c for c in claims},
+        free=free,
     )
 
 

@@ -1,0 +1,68 @@
+"""A worker node's heartbeat: the row that tells the others it still holds its leases."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from sqlalchemy import Engine
+
+from bot.db import session_scope
+from bot.models import utcnow
+from bot.outages import Outage, database_lost
+from bot.store.nodes import HEARTBEAT_SECONDS, beat, forget_old_nodes
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """This node's heartbeat, written from a thread of its own so that a long task or a
+    slow step never makes a live worker look dead."""
+
+    def __init__(self, engine: Engine, node_id: str, database: Outage) -> None:
+        self.engine = engine
+        self.node_id = node_id
+        self.database = database
+        self.last: float | None = None  # monotonic: when the last beat that landed began
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat_once(self) -> bool:
+        started = time.monotonic()
+        try:
+            with session_scope(self.engine) as session:
+                now = utcnow()
+                beat(session, node_id=self.node_id, host=socket.gethostname()[:128],
+                     pid=os.getpid(), now=now)  # fmt: skip
+                if self.last is None:
+                    forget_old_nodes(session, now=now)
+        except Exception as exc:
+            if not database_lost(exc):
+                log.exception("node=%s heartbeat failed", self.node_id)
+            self.database.failed(exc)
+            return False
+        self.last = started
+        self.database.answered()
+        return True
+
+    def start(self) -> None:
+        """Beat once now (registered before the first claim), then every 2 seconds."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self.beat_once()
+        self._thread = threading.Thread(target=self._run, name="careintro-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            self.beat_once()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
