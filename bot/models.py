@@ -150,6 +150,9 @@ class StageChange(SQLModel, table=True):
     from_stage: str = Field(default="", max_length=100)
     to_stage: str = Field(max_length=100)
     label: str = Field(default="", max_length=100)
+    # What the stage was by the rules when it was reached ("open", "preclose", "won",
+    # "lost"): a win the CRM declared under any name still counts as a win.
+    kind: str = Field(default="", max_length=8)
     source: str = Field(max_length=32)
     actor: str | None = Field(default=None, max_length=64)
     effect: str = Field(default="", max_length=200)

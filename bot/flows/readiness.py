@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.crm.records import ContactPerson, DealRecord
 from bot.exceptions import UserError
+from bot.flows.stage_kinds import LOST, PRECLOSE, WON, kind_of
 from bot.models import Deal, IntroStatus, missing_for_introduction
 from bot.parsing import normalise_email
 from bot.store.contacts import add_people
@@ -80,12 +81,13 @@ def release(session: Session, *, deal: Deal, settings: Settings) -> bool:
     if missing_for_introduction(deal):
         return False
     intro = waiting_to_release(session, deal_id=deal.id)
-    if intro is None or deal.stage in settings.lost_stages:
+    stage = kind_of(deal, settings)
+    if intro is None or stage == LOST:
         return False
-    won = deal.stage in settings.won_stages
+    won = stage == WON
     if intro.source == "stage":
         watched = deal.watched or settings.auto_watch
-        if not watched or not (won or deal.stage in settings.preclose_stages):
+        if not watched or not (won or stage == PRECLOSE):
             return False
     released = release_waiting(session, intro=intro, late=won and intro.source == "stage")
     if released:
@@ -98,7 +100,7 @@ def hold(
 ) -> tuple[str, bool] | None:
     """For a stage that wants an introduction: (words, queued) when readiness decides
     (the deal lacks something and waits, or a waiting one goes ahead); None otherwise."""
-    won = deal.stage in settings.won_stages
+    won = kind_of(deal, settings) == WON
     if missing_for_introduction(deal):
         intro, _ = request_introduction(
             session, deal=deal, source="stage", requested_by=user_id, late=won

@@ -19,15 +19,13 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.flows import readiness
+from bot.flows.stage_kinds import LOST, PRECLOSE, RANK, WON, Stage, kind, kind_of
 from bot.models import Deal, Introduction, IntroStatus, StageChange
 from bot.store.introductions import introduction_of, request_introduction, steps_of
 from bot.store.stage_changes import add_stage_change
 from bot.store.stage_changes import history_of as history_of  # `stages.history_of`
 from bot.templating import phrase
 from bot.text import clean_value, normalise_stage
-
-OPEN, PRECLOSE, WON, LOST = "open", "preclose", "won", "lost"
-RANK = {OPEN: 0, PRECLOSE: 1, WON: 2, LOST: 2}  # a move to a lower rank is a backward move
 
 
 @dataclass(frozen=True)
@@ -39,55 +37,9 @@ class StageEffect:
     queued: bool = False
 
 
-@dataclass(frozen=True)
-class Stage:
-    """A stage as its source describes it: the label, and the CRM's facts when it has
-    them (its own id, pipeline, "open"/"won"/"lost", win probability 0..1)."""
-
-    label: str
-    stage_id: str = ""
-    pipeline: str = ""
-    status: str = ""
-    probability: float | None = None
-
-    @classmethod
-    def of_deal(cls, deal: Deal) -> Stage:
-        return cls(deal.stage_label or deal.stage, deal.stage_id, deal.pipeline,
-                   deal.stage_status, deal.probability)  # fmt: skip
-
-
 def _effect(key: str, queued: bool = False) -> StageEffect:
     """An effect worded by `templates/phrases/events.toml` (`[stage]`)."""
     return StageEffect(phrase(f"events.stage.{key}"), queued)
-
-
-def kind(stage: Stage, settings: Settings) -> str:
-    """OPEN, PRECLOSE, WON or LOST, by the rules of the module docstring."""
-    keys = {normalise_stage(stage.label), normalise_stage(stage.stage_id)} - {""}
-    status = stage.status.lower()
-    if status in (WON, LOST):
-        return status
-    if status != OPEN:  # the CRM did not say: the names decide
-        if keys & settings.won_stages:
-            return WON
-        if keys & settings.lost_stages:
-            return LOST
-    if keys & settings.preclose_stages:
-        return PRECLOSE
-    threshold, probability = settings.preclose_probability, stage.probability
-    if threshold is not None and probability is not None and probability >= threshold:
-        return PRECLOSE
-    return OPEN
-
-
-def kind_of(deal: Deal, settings: Settings) -> str:
-    """The kind of the deal's current stage (OPEN for a deal with none yet)."""
-    return kind(Stage.of_deal(deal), settings) if deal.stage or deal.stage_id else OPEN
-
-
-def rank(stage: str, settings: Settings) -> int:
-    """Open stages < pre-close < closed, for a stage known by its name only."""
-    return RANK[kind(Stage(stage), settings)]
 
 
 def _keep(deal: Deal, stage: Stage) -> None:
@@ -132,6 +84,7 @@ def record_stage(
         from_stage=old_stage,
         to_stage=deal.stage,
         label=new.label,
+        kind=new_kind,
         source=source,
         actor=user_id,
         effect=outcome.message[:200],

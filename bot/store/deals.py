@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, union
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, union
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.config import Settings
 from bot.models import Deal, Introduction, utcnow
+
+WON, LOST = "won", "lost"
 
 
 def get_deal(session: Session, *, crm_id: str) -> Deal | None:
@@ -72,3 +75,18 @@ def deals_for_user(session: Session, *, user_id: str, limit: int = 20) -> Sequen
     first, as the status list's rows (`intro_id` is None for a deal not introduced)."""
     params = {"user_id": user_id, "limit": limit}
     return session.connection().execute(_DEALS_FOR_USER, params).all()  # Core: no ORM layer
+
+
+def closed_as(settings: Settings, *kinds: str) -> ColumnElement[bool]:
+    """SQL for "the deal's stage is one of these closed kinds" (WON, LOST), by the rule of
+    `bot.flows.stage_kinds`: the CRM's own word when it gave one, else the stage names."""
+    names: set[str] = set()
+    if WON in kinds:
+        names |= settings.won_stages
+    if LOST in kinds:
+        names |= settings.lost_stages
+    by_name = or_(col(Deal.stage).in_(sorted(names)), col(Deal.stage_id).in_(sorted(names)))
+    return or_(
+        col(Deal.stage_status).in_(kinds),
+        and_(col(Deal.stage_status) == "", by_name),
+    )

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, or_, union_all, update
+from sqlalchemy import and_, delete, func, not_, or_, union_all, update
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -27,6 +27,7 @@ from bot.models import (
     utcnow,
 )
 from bot.store.claims import lease_free
+from bot.store.deals import LOST, WON, closed_as
 from bot.store.rows import update_row
 
 STREAM_ROWS = 500
@@ -34,7 +35,8 @@ PENDING_INVITES = (InviteState.WAITING, InviteState.SENDING, InviteState.SENT)
 
 # What a digest shows of a deal and its introduction; rows are read by these names.
 DEAL_COLUMNS = (col(Deal.id).label("deal_id"), Deal.crm_id, Deal.company, Deal.stage,
-                Deal.stage_label, Deal.close_date)  # fmt: skip
+                Deal.stage_label, Deal.close_date, Deal.stage_id, Deal.stage_status,
+                Deal.probability)  # fmt: skip
 INTRO_COLUMNS = (col(Introduction.id).label("intro_id"), Introduction.status,
                  Introduction.channel_id, Introduction.engineer_user_id,
                  Introduction.last_prospect_text)  # fmt: skip
@@ -67,7 +69,6 @@ def _reported() -> Any:
 def reporting_since(session: Session, *, settings: Settings) -> dict[str, datetime]:
     """Each person with something to report (an engineer's introduced prospect, an AE's
     open watched or introduced deal) -> since when, in one statement."""
-    closed = sorted(settings.won_stages | settings.lost_stages)
     engineers = (
         select(
             col(Introduction.engineer_user_id).label("user_id"),
@@ -75,13 +76,13 @@ def reporting_since(session: Session, *, settings: Settings) -> dict[str, dateti
         )
         .join(Deal, col(Deal.id) == Introduction.deal_id)
         .where(Introduction.status == IntroStatus.DONE)
-        .where(col(Deal.stage).not_in(sorted(settings.lost_stages)))
+        .where(not_(closed_as(settings, LOST)))
     )
     aes = (
         select(ae_of().label("user_id"), col(Deal.created_at).label("since"))
         .select_from(Deal)
         .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
-        .where(col(Deal.stage).not_in(closed))
+        .where(not_(closed_as(settings, WON, LOST)))
         .where(_reported())
     )
     both = union_all(engineers, aes).subquery()
@@ -131,13 +132,13 @@ def digest_streams(session: Session, *, settings: Settings) -> DigestStreams:
     prospects = (
         select(engineer.label("user_id"), *DEAL_COLUMNS, *INTRO_COLUMNS, last_at)
         .join(Introduction, col(Introduction.deal_id) == Deal.id)
-        .where(*done, col(Deal.stage).not_in(sorted(settings.lost_stages)))
+        .where(*done, not_(closed_as(settings, LOST)))
         .order_by(by_engineer)
     )
     deals = (
         select(ae.label("user_id"), *DEAL_COLUMNS, *INTRO_COLUMNS)
         .join(Introduction, col(Introduction.deal_id) == Deal.id, isouter=True)
-        .where(col(Deal.stage).not_in(sorted(settings.won_stages | settings.lost_stages)))
+        .where(not_(closed_as(settings, WON, LOST)))
         .where(_reported())
         .where(ae.is_not(None))
         .order_by(_by_person(session, ae))

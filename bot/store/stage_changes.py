@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, and_, or_
 from sqlmodel import Session, col, func, select
 
 from bot.models import Deal, Introduction, StageChange
@@ -32,9 +32,15 @@ def wins_since(
     session: Session, *, won_stages: Iterable[str], since: datetime
 ) -> Sequence[Row[Any]]:
     """Deals first won since `since`: (won_at, their Introduction or None)."""
+    by_name = col(StageChange.to_stage).in_(sorted(won_stages))  # rows from before `kind`
     first_won = (
         select(StageChange.deal_id, func.min(StageChange.recorded_at).label("won_at"))
-        .where(col(StageChange.to_stage).in_(sorted(won_stages)))
+        .where(
+            or_(
+                col(StageChange.kind) == "won",  # recorded by the rules: the CRM's word too
+                and_(col(StageChange.kind) == "", by_name),
+            )
+        )
         .group_by(col(StageChange.deal_id))
         .subquery()
     )

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.cli.csv_import import import_csv
 from bot.crm.records import DealRecord
-from bot.flows import stages
+from bot.flows import stage_kinds, stages
 from bot.flows.crm_news import apply_record
 from bot.models import Deal, Introduction, IntroStatus, StageChange
 from bot.store.deals import get_deal, upsert_deal
@@ -129,9 +129,9 @@ def test_the_same_stage_again_changes_nothing(session, settings):
 
 
 def test_rank_orders_open_preclose_and_closed(settings):
-    assert stages.rank("appointmentscheduled", settings) == 0
-    assert stages.rank("contractsent", settings) == 1
-    assert stages.rank("closedwon", settings) == stages.rank("closedlost", settings) == 2
+    assert stage_kinds.rank("appointmentscheduled", settings) == 0
+    assert stage_kinds.rank("contractsent", settings) == 1
+    assert stage_kinds.rank("closedwon", settings) == stage_kinds.rank("closedlost", settings) == 2
 
 
 def test_a_source_without_crm_facts_clears_them(session, settings):
@@ -191,3 +191,27 @@ def test_probability_never_comes_from_a_source_that_has_none(make_bot, fake):
     _, answer = bot.command("stage D-9 Discovery")
     assert "No introduction is due" in answer["text"]
     assert bot.wait_idle() == []
+
+
+def test_a_win_the_crm_declares_under_any_name_counts_everywhere(engine, settings):
+    """A custom pipeline's "Signed" stage that HubSpot marks closed (probability 1): the
+    history records it as won, so the Home's won-deal figures count it and the AE's
+    weekly reminder no longer lists it as open."""
+    from datetime import timedelta
+
+    from bot.flows.home import team_figures
+    from bot.models import utcnow
+    from bot.store.reminders import digest_streams
+
+    deal = make_deal(engine, "D-SIGNED", watched=True, registered_by="U_AE")
+    with Session(engine, expire_on_commit=False) as session:
+        deal = session.get(Deal, deal.id)
+        stages.record_stage(session, deal=deal, label="Signed", stage_id="1375", source="hubspot",
+                            settings=settings, status="won", probability=1.0)  # fmt: skip
+        session.commit()
+        (change,) = stages.history_of(session, deal=deal)
+        assert (change.to_stage, change.kind) == ("signed", "won")
+        figures = team_figures(session, settings=settings, now=utcnow() + timedelta(minutes=1))
+        assert figures.won == 1
+        aes = [row.crm_id for row in digest_streams(session, settings=settings).deals]
+        assert "D-SIGNED" not in aes

@@ -15,6 +15,8 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.flows.stage_kinds import PRECLOSE, Stage
+from bot.flows.stage_kinds import kind as stage_kind
 from bot.models import IntroStatus, InviteState
 from bot.store.reminders import DigestStreams, digest_streams
 
@@ -48,6 +50,9 @@ class DealRow(NamedTuple):
     stage: str | None
     stage_label: str | None
     close_date: date | None
+    stage_id: str = ""
+    stage_status: str = ""  # the CRM's "open"/"won"/"lost", "" when it did not say
+    probability: float | None = None
 
 
 class IntroRow(NamedTuple):
@@ -179,7 +184,8 @@ def _digest(rows: DigestStreams, *, today: date, now: datetime, settings: Settin
 
 
 def _deal(row: Any) -> DealRow:
-    return DealRow(row.deal_id, row.crm_id, row.company, row.stage, row.stage_label, row.close_date)
+    return DealRow(row.deal_id, row.crm_id, row.company, row.stage, row.stage_label,
+                   row.close_date, row.stage_id, row.stage_status, row.probability)  # fmt: skip
 
 
 def _intro(row: Any) -> IntroRow:
@@ -201,4 +207,6 @@ def _closing_soon(
     near = deal.close_date is not None and deal.close_date <= today + timedelta(
         days=CLOSING_SOON_DAYS
     )
-    return near or deal.stage in settings.preclose_stages
+    stage = Stage(deal.stage_label or deal.stage or "", deal.stage_id, "", deal.stage_status,
+                  deal.probability)  # fmt: skip
+    return near or stage_kind(stage, settings) == PRECLOSE
