@@ -52,8 +52,13 @@ def ask(fake, channel: str) -> str:
 
 
 def settle(bot: RunningBot) -> None:
-    """One full worker pass now, besides the worker's own thread (claims keep it single)."""
+    """One full worker pass now, besides the worker's own thread (claims keep it single).
+
+    The test's clock jumps minutes at once; the worker's heartbeat (every 2 s) would have
+    beaten all along, so it beats first: otherwise the jump makes the live worker look
+    silent for a moment and its own claims look free."""
     assert bot.runtime.worker is not None
+    bot.runtime.worker.heartbeat.beat_once()
     bot.runtime.worker.run_once()
 
 
