@@ -74,8 +74,10 @@ class Deal(SQLModel, table=True):
     probability: float | None = None
     # The AE as a Slack user, resolved when the deal is recorded (CRM owner, else registrant).
     ae_user_id: str | None = Field(default=None, max_length=32, index=True)
-    # When the AE was told what the deal lacks before it can be introduced (told once).
+    # The AE's one notice of what the deal lacks: claimed at, then sent at (a claim never
+    # sent, its worker gone, is taken again after a while: see bot/flows/missing_notice.py).
     missing_notice_at: datetime | None = None
+    missing_notice_sent_at: datetime | None = None
     deleted_at: datetime | None = None  # the CRM deleted it
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -2,11 +2,11 @@
 (SPEC: "its AE, when known, is DMed once what to add"). A worker task.
 
 Once: the notice is claimed in the database (`Deal.missing_notice_at`, a conditional
-UPDATE committed before the DM), so two workers, or one restarted, never both send it.
-A Slack error before anything was posted gives the claim back and the next poll tries
-again, looking first for the DM it may have sent (its metadata names the deal). A
-crash between the claim and the post loses that one DM, never doubles it: `status`
-still shows what the deal waits for.
+UPDATE committed before the DM), so two workers never both send it, and recorded as
+sent after (`missing_notice_sent_at`). A Slack error gives the claim back at once; a
+worker that died between claim and record leaves a claim that is taken again after
+`STALE_CLAIM`. Whoever sends looks first for the DM that may already be there (its
+metadata names the deal), so a crash after the post is not a second DM.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.flows import readiness
 from bot.models import Deal, utcnow
 from bot.slack.client import call, find_posted, open_dm
 from bot.store.introductions import introduction_of
-from bot.store.readiness import claim_notice, notices_due, unclaim_notice
+from bot.store.readiness import claim_notice, notice_sent, notices_due, unclaim_notice
 from bot.templating import render_internal
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class MissingNotices:
 
     def __call__(self) -> int:
         with session_scope(self.engine) as session:
-            due = notices_due(session)
+            due = notices_due(session, now=utcnow())
         return sum(self.notify(deal_id, ae) for deal_id, ae in due)
 
     def notify(self, deal_id: int, ae: str) -> bool:
@@ -73,5 +73,7 @@ class MissingNotices:
                 with session_scope(self.engine) as session:
                     unclaim_notice(session, deal_id=deal_id, claimed_at=claimed_at)
             return False
+        with session_scope(self.engine) as session:
+            notice_sent(session, deal_id=deal_id, claimed_at=claimed_at, now=utcnow())
         log.info("deal_id=%s AE told what it waits for", deal_id)
         return True

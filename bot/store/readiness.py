@@ -3,10 +3,10 @@ gets (`Deal.missing_notice_at`, claimed before the DM is sent)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.models import Deal, Introduction, IntroStatus
@@ -18,14 +18,24 @@ def _ae() -> Any:
     return func.coalesce(Deal.ae_user_id, Introduction.requested_by, Deal.registered_by)
 
 
-def notices_due(session: Session, *, limit: int = 50) -> list[tuple[int, str]]:
+STALE_CLAIM = timedelta(minutes=5)  # a claim not sent by then: its worker died, take it
+
+
+def _unsent(now: datetime) -> ColumnElement[bool]:
+    """Not sent, and not claimed by a worker that may still be sending it."""
+    return col(Deal.missing_notice_sent_at).is_(None) & or_(
+        col(Deal.missing_notice_at).is_(None), col(Deal.missing_notice_at) < now - STALE_CLAIM
+    )
+
+
+def notices_due(session: Session, *, now: datetime, limit: int = 50) -> list[tuple[int, str]]:
     """(deal id, AE) of waiting deals whose AE is known and not told yet; an indexed
     lookup on the introduction's status, cheap at every poll."""
     rows = session.exec(
         select(Deal.id, _ae())
         .join(Introduction, col(Introduction.deal_id) == Deal.id)
         .where(Introduction.status == IntroStatus.WAITING)
-        .where(col(Deal.missing_notice_at).is_(None), _ae().is_not(None))
+        .where(_unsent(now), _ae().is_not(None))
         .order_by(col(Deal.id))
         .limit(limit)
     ).all()
@@ -33,9 +43,17 @@ def notices_due(session: Session, *, limit: int = 50) -> list[tuple[int, str]]:
 
 
 def claim_notice(session: Session, *, deal_id: int, now: datetime) -> bool:
-    """Take the deal's one notice; False when another worker took it first."""
-    return update_row(session, Deal, deal_id, where={"missing_notice_at": None},
-                      missing_notice_at=now) == 1  # fmt: skip
+    """Take the deal's one notice; False when it was sent or another worker holds it."""
+    taken = session.execute(
+        update(Deal).where(col(Deal.id) == deal_id, _unsent(now)).values(missing_notice_at=now)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def notice_sent(session: Session, *, deal_id: int, claimed_at: datetime, now: datetime) -> None:
+    """The DM went out (or was found already there): nobody sends it again."""
+    update_row(session, Deal, deal_id, where={"missing_notice_at": claimed_at},
+               missing_notice_sent_at=now)  # fmt: skip
 
 
 def unclaim_notice(session: Session, *, deal_id: int, claimed_at: datetime) -> None:

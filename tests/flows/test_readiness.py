@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import replace
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -23,6 +24,7 @@ from bot.slack.directory import UserDirectory
 from bot.store.claims import claim_introduction
 from bot.store.deals import deals_for_user, get_deal
 from bot.store.home import deals_of_ae
+from bot.store.readiness import STALE_CLAIM, claim_notice
 from tests.factories import make_member
 
 
@@ -118,6 +120,35 @@ def test_a_dm_refused_for_a_moment_is_sent_later_once(settings, engine, session,
     assert notices() == 1
     assert notices() == 0
     assert len(fake.dm_messages("U_AE")) == 1
+
+
+def test_a_worker_that_died_holding_the_notice_leaves_it_to_the_next(settings, engine, session,
+                                                                    fake):  # fmt: skip
+    """Claimed, then the worker died before posting: a live claim is left alone; once it
+    is STALE_CLAIM old, the next worker sends the one DM."""
+    deal = waiting_deal(session, settings)
+    notices = MissingNotices(engine, make_client(settings))
+    with session_scope(engine) as s:
+        assert claim_notice(s, deal_id=deal.id, now=utcnow() - timedelta(minutes=1))
+    assert notices() == 0 and fake.dm_messages("U_AE") == []  # maybe still sending
+    with session_scope(engine) as s:
+        s.get(Deal, deal.id).missing_notice_at = utcnow() - STALE_CLAIM - timedelta(seconds=1)
+    assert notices() == 1 and notices() == 0
+    assert len(fake.dm_messages("U_AE")) == 1
+
+
+def test_a_worker_that_died_after_posting_is_not_followed_by_a_second_dm(settings, engine,
+                                                                        session, fake):  # fmt: skip
+    """Posted, then the worker died before recording it: the next one finds the DM by its
+    metadata and only records it."""
+    deal = waiting_deal(session, settings)
+    fake.drop_next("chat.postMessage", after_effect=True)  # Slack posted; we never heard
+    notices = MissingNotices(engine, make_client(settings))
+    assert notices() == 0  # the lost answer gave the claim back
+    assert notices() == 1 and notices() == 0
+    assert len(fake.dm_messages("U_AE")) == 1
+    with Session(engine) as s:
+        assert get_deal(s, crm_id=deal.crm_id).missing_notice_sent_at is not None
 
 
 def test_a_company_arriving_later_queues_it_once(settings, session):
