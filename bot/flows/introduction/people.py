@@ -123,8 +123,11 @@ def prepare_step(run: StepContext, intro: Introduction, deal: Deal, *, resumed: 
         backup = entry.backup_user_id if entry else None
     if backup == engineer or (backup and not people.usable(backup)):
         backup = None
-    ae = (people.lookup(deal.owner_email) if deal.owner_email else None) or deal.registered_by
-    ae = ae or intro.requested_by
+    # The AE as resolved when the deal was recorded (CRM owner, else registrant); looked up
+    # here only for a deal recorded before that rule, or whose owner was not in Slack then.
+    ae = deal.ae_user_id if deal.ae_user_id != deal.registered_by else None
+    ae = ae or (people.lookup(deal.owner_email) if deal.owner_email else None)
+    ae = ae or deal.ae_user_id or deal.registered_by or intro.requested_by
     with run.session() as session:
         update_row(
             session, Introduction, intro.id,
