@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,14 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.emulator import FakeSlack
 from bot.emulator.hubspot import FakeHubSpot
-from bot.models import Introduction, IntroStatus
+from bot.models import IntroStatus
 from bot.plain_text import mrkdwn_to_text
 from bot.preview import sample_deal_fields
 from bot.runtime import HttpServer, build_runtime
 from bot.sandbox.hubspot import HUBSPOT_PEOPLE, hubspot_story, seed_hubspot
-from bot.sandbox.show import show_introduction
+from bot.sandbox.show import show_introduction, wait_for_introduction
 from bot.slack.requests import post, signed_headers, slash_command_body
-from bot.store.deals import get_deal, upsert_deal
-from bot.store.introductions import introduction_of
+from bot.store.deals import upsert_deal
 from bot.templating import terminal_phrase as say
 
 SECRET = "sandbox-signing-secret"  # noqa: S105 (the emulator's, not a real secret)
@@ -120,7 +118,7 @@ def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
                 status=status,
             )
         )
-    intro = _wait_for_introduction(engine, timeout)
+    intro = wait_for_introduction(engine, SAMPLE_DEAL_ID, timeout)
     if intro is None or intro.status != IntroStatus.DONE:
         print("\n" + say("cli.sandbox.not_finished", reason=intro.last_error if intro else None))
         return 1
@@ -139,15 +137,3 @@ def _answer_text(raw: str) -> str:
 
 
 SAMPLE_DEAL_ID = sample_deal_fields()["crm_id"]
-
-
-def _wait_for_introduction(engine: Any, timeout: float) -> Introduction | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope(engine) as session:
-            deal = get_deal(session, crm_id=SAMPLE_DEAL_ID)
-            intro = introduction_of(session, deal_id=deal.id) if deal else None
-            if intro and intro.status in (IntroStatus.DONE, IntroStatus.FAILED):
-                return intro
-        time.sleep(0.1)
-    return intro

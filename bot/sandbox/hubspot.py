@@ -13,16 +13,13 @@ import json
 import time
 from typing import Any
 
-from bot.db import session_scope
 from bot.emulator import FakeSlack
 from bot.emulator.hubspot import FakeHubSpot
 from bot.emulator.hubspot.shapes import CUSTOM_PIPELINE_ID
-from bot.models import Introduction, IntroStatus
+from bot.models import IntroStatus
 from bot.plain_text import html_to_text
-from bot.sandbox.show import show_introduction
+from bot.sandbox.show import show_introduction, wait_for_introduction
 from bot.slack.requests import post
-from bot.store.deals import get_deal
-from bot.store.introductions import introduction_of
 from bot.templating import terminal_phrase as say
 
 # The HubSpot deal's owner: a Slack user matched by email, the AE of the second story.
@@ -62,7 +59,7 @@ def hubspot_story(
                                    "propertyValue")}  # fmt: skip
     print(say("cli.sandbox.hubspot.webhook", event=json.dumps(shown), status=status,
               answer=answer))  # fmt: skip
-    intro = _wait_for(engine, deal_id, timeout)
+    intro = wait_for_introduction(engine, deal_id, timeout)
     if intro is None or intro.status != IntroStatus.DONE:
         print("\n" + say("cli.sandbox.not_finished", reason=intro.last_error if intro else None))
         return 1
@@ -87,18 +84,6 @@ def hubspot_story(
 def _slack_names(fake: FakeSlack) -> dict[str, str]:
     users = fake.users
     return {u: user.real_name for u, user in users.items()} | {"U0BOT": "CareIntro (bot)"}
-
-
-def _wait_for(engine: Any, crm_id: str, timeout: float) -> Introduction | None:
-    deadline, intro = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        with session_scope(engine) as session:
-            deal = get_deal(session, crm_id=crm_id)
-            intro = introduction_of(session, deal_id=deal.id) if deal else None
-            if intro and intro.status in (IntroStatus.DONE, IntroStatus.FAILED):
-                return intro
-        time.sleep(0.1)
-    return intro
 
 
 def _wait_for_note(hub: FakeHubSpot, deal_id: str, timeout: float) -> list[dict[str, Any]]:

@@ -3,13 +3,16 @@ invitations, and each person's DMs from the bot."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bot.db import session_scope
 from bot.emulator import FakeSlack
-from bot.models import Introduction
+from bot.models import Introduction, IntroStatus
 from bot.plain_text import blocks_to_text, mrkdwn_to_text
 from bot.store.contacts import contacts_of
+from bot.store.deals import get_deal
+from bot.store.introductions import introduction_of
 from bot.templating import terminal_phrase as say
 
 
@@ -50,3 +53,16 @@ def show(message: dict[str, Any], names: dict[str, str]) -> str:
     if message.get("blocks"):
         return blocks_to_text(message["blocks"], names)
     return mrkdwn_to_text(message.get("text", ""), names)
+
+
+def wait_for_introduction(engine: Any, crm_id: str, timeout: float) -> Introduction | None:
+    """The deal's introduction once it is done or failed (as it stands at the timeout)."""
+    deadline, intro = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        with session_scope(engine) as session:
+            deal = get_deal(session, crm_id=crm_id)
+            intro = introduction_of(session, deal_id=deal.id) if deal else None
+            if intro and intro.status in (IntroStatus.DONE, IntroStatus.FAILED):
+                return intro
+        time.sleep(0.1)
+    return intro
