@@ -65,6 +65,8 @@ class HubSpotConnector:
         )
 
     def _company(self, ids: list[str]) -> str | None:
+        """The primary company's name; "" for a company without one, None for no company
+        (the deal then waits for one: SPEC "What a deal needs")."""
         if not ids:
             return None
         api = self.client.api("crm.companies.basic_api")
@@ -72,7 +74,7 @@ class HubSpotConnector:
             company = self.client.call(api.get_by_id, ids[0], properties=["name"]).to_dict()
         except NotFound:  # deleted since the deal listed it
             return None
-        return (company.get("properties") or {}).get("name") or None
+        return (company.get("properties") or {}).get("name") or ""
 
     def _people(self, ids: list[str]) -> list[ContactPerson]:
         found: list[ContactPerson] = []

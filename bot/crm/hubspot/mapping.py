@@ -51,13 +51,15 @@ def deal_record(
     owner_email: str | None,
     stage: StageInfo | None,
 ) -> DealRecord:
+    """`company`: None when the deal has none (it waits for one), "" when its company has
+    no name (the deal's name stands in)."""
     props = deal.get("properties") or {}
     name = clean_value(props.get("dealname") or "", limit=200) or None
     stage_id = props.get("dealstage") or None
     return DealRecord(
         crm_id=str(deal["id"]),
         stage=stage.label if stage else stage_id,
-        company=clean_value(company or "", limit=200) or name,
+        company=None if company is None else clean_value(company, limit=200) or name,
         amount=_amount(props.get("amount")),
         close_date=_date(props.get("closedate")),
         owner_email=owner_email,

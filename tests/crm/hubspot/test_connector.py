@@ -49,10 +49,12 @@ def test_contacts_come_in_one_batch_read_and_caches_serve_the_second_deal(connec
     ]  # owner and pipelines cached
 
 
-def test_a_deal_without_company_is_named_after_the_deal(connector, hub):
+def test_a_deal_without_company_has_no_company_name(connector, hub):
+    """SPEC "What a deal needs": no company, so the deal waits for one (the deal's name
+    stands in only for an associated company that has no name)."""
     deal = hub.add_deal("Globex renewal", stage="contractsent")
     record = connector.read_deal(deal)
-    assert record.company == "Globex renewal"
+    assert record.company is None
     assert record.people == () and record.owner_email is None
     assert (record.stage, record.stage_id, record.pipeline) == (
         "Contract Sent", "contractsent", "default"

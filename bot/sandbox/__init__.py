@@ -1,29 +1,34 @@
-"""`careintro sandbox`: the whole bot against the built-in Slack emulator, no workspace needed.
+"""`careintro sandbox`: the whole bot against the built-in emulators, no workspace and no
+CRM needed.
 
-It starts the emulator, the real HTTP app and the worker on 127.0.0.1, sends the
+It starts the Slack emulator and the HubSpot fake, the real HTTP app and the worker on
+127.0.0.1 (`HUBSPOT_ACCESS_TOKEN`/`HUBSPOT_API_URL` pointed at the fake), sends the
 signed slash commands an AE would type, waits for the introduction, and prints what
-the prospect, the engineer and the AE each see.
+the prospect, the engineer and the AE each see. Then the HubSpot path
+(`bot.sandbox.hubspot`): a deal reaches Contract Sent in the fake, HubSpot's signed
+webhook arrives, the introduction is built from what HubSpot says and the note appears
+on the deal.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
 from bot.db import session_scope
 from bot.emulator import FakeSlack
-from bot.models import Introduction, IntroStatus
-from bot.plain_text import blocks_to_text, mrkdwn_to_text
+from bot.emulator.hubspot import FakeHubSpot
+from bot.models import IntroStatus
+from bot.plain_text import mrkdwn_to_text
 from bot.preview import sample_deal_fields
 from bot.runtime import HttpServer, build_runtime
+from bot.sandbox.hubspot import HUBSPOT_PEOPLE, hubspot_story, seed_hubspot
+from bot.sandbox.show import show_introduction, wait_for_introduction
 from bot.slack.requests import post, signed_headers, slash_command_body
-from bot.store.contacts import contacts_of
-from bot.store.deals import get_deal, upsert_deal
-from bot.store.introductions import introduction_of
+from bot.store.deals import upsert_deal
 from bot.templating import terminal_phrase as say
 
 SECRET = "sandbox-signing-secret"  # noqa: S105 (the emulator's, not a real secret)
@@ -47,8 +52,9 @@ def run_sandbox(*, timeout: float = 30) -> int:
         FakeSlack(
             team_id="T_OURS", team_name="Ours Inc", bot_token=TOKEN, bot_user_id="U0BOT"
         ) as fake,
+        FakeHubSpot(rate_limits=True) as hub,
     ):
-        for user_id, name, real_name, email, title in PEOPLE:
+        for user_id, name, real_name, email, title in PEOPLE + HUBSPOT_PEOPLE:
             fake.add_user(
                 user_id,
                 name=name,
@@ -57,22 +63,29 @@ def run_sandbox(*, timeout: float = 30) -> int:
                 title=title,
                 tz="Europe/Berlin",
             )
+        hubspot_deal = seed_hubspot(hub)  # before the connector starts: not news to it
         settings = Settings(
             slack_bot_token=TOKEN,
             slack_signing_secret=SECRET,
             slack_api_url=fake.url,
             database_url=f"sqlite:///{Path(tmp) / 'careintro.db'}",
             poll_seconds=0.2,
+            hubspot_access_token=hub.token,
+            hubspot_api_url=hub.url,
+            hubspot_client_secret=hub.client_secret,
+            auto_watch=True,
         )
         runtime = build_runtime(settings, with_worker=True)
         assert runtime.worker is not None
         runtime.worker.start()
         server = HttpServer(runtime, host="127.0.0.1", port=0)
         server.start()
+        base = f"http://127.0.0.1:{server.port}"
         try:
-            return _story(
-                fake, runtime.engine, f"http://127.0.0.1:{server.port}/slack/events", timeout
-            )
+            code = _story(fake, runtime.engine, f"{base}/slack/events", timeout)
+            if code == 0:
+                code = hubspot_story(fake, hub, runtime.engine, base, hubspot_deal, timeout)
+            return code
         finally:
             runtime.worker.stop()
             server.stop()
@@ -105,28 +118,12 @@ def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
                 status=status,
             )
         )
-    intro = _wait_for_introduction(engine, timeout)
+    intro = wait_for_introduction(engine, SAMPLE_DEAL_ID, timeout)
     if intro is None or intro.status != IntroStatus.DONE:
         print("\n" + say("cli.sandbox.not_finished", reason=intro.last_error if intro else None))
         return 1
-    channel = fake.channels[intro.channel_id]
-    names |= {intro.channel_id: channel.name}
-    print("\n" + say("cli.sandbox.prospect_sees", channel=channel.name, private=channel.is_private))
-    print(say("cli.sandbox.topic", topic=mrkdwn_to_text(channel.topic, names)))
-    for message in fake.messages(intro.channel_id):
-        posted = say("cli.sandbox.posted", pinned=message["ts"] in channel.pins)
-        print(f"\n{posted}\n{_show(message, names)}")
-    with session_scope(engine) as session:
-        contacts = contacts_of(session, deal_id=intro.deal_id)
-        print("\n" + say("cli.sandbox.invitations"))
-        for contact in contacts:
-            print(say("cli.sandbox.invitation", email=contact.email, state=contact.invite_state))
-    for user_id, who in (("U0ENG", "cli.sandbox.engineer"), ("U0AE", "cli.sandbox.ae")):
-        print("\n" + say("cli.sandbox.dm_heading", who=say(who)))
-        for message in fake.dm_messages(user_id):
-            print(_show(message, names) + "\n")
-    members = [names.get(m, m) for m in sorted(channel.members)]
-    print(say("cli.sandbox.members", channel=channel.name, names=members))
+    show_introduction(fake, engine, intro, names, who={"U0ENG": "cli.sandbox.engineer",
+                                                        "U0AE": "cli.sandbox.ae"})  # fmt: skip
     return 0
 
 
@@ -139,22 +136,4 @@ def _answer_text(raw: str) -> str:
         return raw
 
 
-def _show(message: dict[str, Any], names: dict[str, str]) -> str:
-    if message.get("blocks"):
-        return blocks_to_text(message["blocks"], names)
-    return mrkdwn_to_text(message.get("text", ""), names)
-
-
 SAMPLE_DEAL_ID = sample_deal_fields()["crm_id"]
-
-
-def _wait_for_introduction(engine: Any, timeout: float) -> Introduction | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope(engine) as session:
-            deal = get_deal(session, crm_id=SAMPLE_DEAL_ID)
-            intro = introduction_of(session, deal_id=deal.id) if deal else None
-            if intro and intro.status in (IntroStatus.DONE, IntroStatus.FAILED):
-                return intro
-        time.sleep(0.1)
-    return intro
