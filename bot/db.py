@@ -162,15 +162,6 @@ def migrate_if_sqlite(url: str) -> bool:
     return url.startswith("sqlite") and migrate_if_needed(url)
 
 
-def ping(engine: Engine) -> bool:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return False
-    return True
-
-
 def schema_state(engine: Engine) -> str:
     """For /healthz: "ok" (answers, at head), "unreachable", or what to do about the schema."""
     try:

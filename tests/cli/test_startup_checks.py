@@ -8,18 +8,16 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from bot.config import database_url
-from bot.db import alembic_config, head_revision, schema_revision
+from bot.db import head_revision, schema_revision
 from tests.conftest import PG_URL, SECRET, TOKEN
+from tests.databases import needs_postgres, unmigrated_postgres, up_to
 from tests.processes import free_port
-
-needs_postgres = pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL not set")
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -39,28 +37,6 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("careintro: "), result.stderr
     return lines[0]
-
-
-def at_revision(url: str, revision: str) -> str:
-    from alembic import command
-
-    command.upgrade(alembic_config(url), revision)
-    return url
-
-
-@pytest.fixture
-def empty_postgres() -> Iterator[str]:
-    """A PostgreSQL database of the test's own, never migrated."""
-    if not PG_URL:
-        pytest.skip("TEST_DATABASE_URL not set")
-    admin = create_engine(database_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"careintro_unmigrated_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield database_url(PG_URL).rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def sqlite(tmp_path: Path) -> str:
@@ -112,12 +88,15 @@ def test_a_missing_database_stops_with_one_line():
 
 @pytest.mark.parametrize("revision", [None, "0003"])
 @pytest.mark.parametrize("command", ["serve", "worker"])
-def test_a_postgres_schema_behind_the_code_says_run_migrate(command, revision, empty_postgres):
-    url = at_revision(empty_postgres, revision) if revision else empty_postgres
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
-    line = one_line(start(command, DATABASE_URL=url, **env))
-    assert "run `careintro migrate`" in line and f"the code needs {head_revision()}" in line
-    assert schema_revision(url) == revision  # nothing was migrated behind the operator's back
+@needs_postgres
+def test_a_postgres_schema_behind_the_code_says_run_migrate(command, revision):
+    with unmigrated_postgres() as url:
+        if revision:
+            up_to(url, revision)
+        env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
+        line = one_line(start(command, DATABASE_URL=url, **env))
+        assert "run `careintro migrate`" in line and f"the code needs {head_revision()}" in line
+        assert schema_revision(url) == revision  # nothing migrated behind the operator's back
 
 
 def test_a_schema_the_code_does_not_know_stops_with_one_line(tmp_path, db_url):
@@ -139,7 +118,7 @@ def wait_for(log: Path, process: subprocess.Popen, needle: str, count: int = 1) 
 def test_sqlite_behind_is_migrated_and_unreachable_slack_is_one_warning(tmp_path):
     """SQLite is brought to the code's schema at start, as ever; Slack not answering
     auth.test is one warning and the worker goes on."""
-    url = at_revision(sqlite(tmp_path), "0003")
+    url = up_to(sqlite(tmp_path), "0003")
     env = clean_env(DATABASE_URL=url, SLACK_BOT_TOKEN=TOKEN, CARE_WORKER_THREADS="2",
                     SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/")  # fmt: skip
     log = tmp_path / "worker.log"
