@@ -100,9 +100,17 @@ def test_a_postgres_schema_behind_the_code_says_run_migrate(command, revision):
 
 
 def test_a_schema_the_code_does_not_know_stops_with_one_line(tmp_path, db_url):
-    with create_engine(db_url).begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    line = one_line(start("worker", DATABASE_URL=db_url, SLACK_BOT_TOKEN=TOKEN))
+    def set_revision(revision: str) -> None:
+        engine = create_engine(db_url)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+        engine.dispose()
+
+    set_revision("9999")
+    try:
+        line = one_line(start("worker", DATABASE_URL=db_url, SLACK_BOT_TOKEN=TOKEN))
+    finally:
+        set_revision(head_revision())  # PostgreSQL's database is the whole run's
     assert "at migration 9999, which this code does not have" in line
 
 
