@@ -14,6 +14,20 @@ from bot.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A reader that closes the pipe early (`careintro preview … | head`)
+    ends it quietly, as Python's note on SIGPIPE advises, instead of with a traceback."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at devnull so that fails no more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="careintro", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="HTTP server (and the worker, unless --no-worker)")
@@ -73,36 +87,52 @@ def _positive(value: str) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.checks import check_database, check_slack_token
+
     if args.command == "migrate":
-        from bot.db import migrate
-
-        migrate(settings.database_url)
-        from bot.templating import terminal_phrase
-
-        print(terminal_phrase("cli.migrated"))
-        return 0
+        return _migrate(settings)
     if args.command == "remind":
         from bot.cli.remind import remind_now
 
         if not args.dry_run:
             settings.require("worker")
+        check_database(settings.database_url)
         print("\n".join(remind_now(settings, dry_run=args.dry_run)))
         return 0
     if args.command == "preview":
         from bot.preview import preview
 
+        if args.deal:
+            check_database(settings.database_url)
         return preview(settings, args.template, deal_id=args.deal)
     if args.command == "import":
+        check_database(settings.database_url)
         return _import(settings, args.file)
     if args.command == "worker":
         from bot.runtime import build_runtime
 
         settings.require("worker")
+        check_database(settings.database_url)
+        check_slack_token(settings)
         runtime = build_runtime(settings, with_worker=True)
         assert runtime.worker is not None
         runtime.worker.run_all()
         return 0
     return _serve(args, settings)
+
+
+def _migrate(settings: Settings) -> int:
+    from bot.cli.checks import check_database
+    from bot.db import migrate
+    from bot.templating import terminal_phrase
+
+    check_database(settings.database_url, need_head=False)
+    done = migrate(settings.database_url)
+    if done.applied:
+        print(terminal_phrase("cli.migrate.applied", before=done.before, after=done.after))
+    else:
+        print(terminal_phrase("cli.migrate.nothing", at=done.after))
+    return 0
 
 
 def _import(settings: Settings, file: str) -> int:
@@ -128,11 +158,27 @@ def _import(settings: Settings, file: str) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Every check (settings, database, token, port or Socket Mode) before a worker
+    thread starts, so that a failed start leaves nothing half-running."""
+    from bot.cli.checks import check_database, check_slack_token, open_socket_mode, port_error
     from bot.runtime import HttpServer, build_runtime
     from bot.worker import STOP_GRACE_SECONDS, stop_on_signals
 
     settings.require("socket" if args.socket else "http")
+    check_database(settings.database_url)
+    check_slack_token(settings)
     runtime = build_runtime(settings, with_worker=not args.no_worker, socket_mode=args.socket)
+    port = args.port or settings.port
+    if args.socket:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket = SocketModeHandler(runtime.bolt, settings.slack_app_token)
+        socket.client.wss_uri = open_socket_mode(settings, runtime.bolt.client)
+    else:
+        try:
+            server = HttpServer(runtime, port=port, threads=args.threads)
+        except OSError as exc:
+            raise port_error(exc, port) from None
     worker = runtime.worker
     if worker:
         worker.start()
@@ -146,11 +192,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     stop_on_signals(stop)
     if args.socket:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        SocketModeHandler(runtime.bolt, settings.slack_app_token).start()
+        socket.start()
         return 0
-    server = HttpServer(runtime, port=args.port or settings.port, threads=args.threads)
     logging.getLogger("bot").info("serving on port %s", server.port)
     server.serve_forever()
     return 0

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
@@ -72,10 +73,18 @@ def cached_authorization(client: WebClient) -> Callable[[], AuthorizeResult]:
     return authorize
 
 
+def _not_the_token_warning(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN from the environment and warns, at every start, that the
+    client we hand it wins; that is the intent (the token comes per request, from
+    `authorize`), and a start-up's output should be only what needs reading."""
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def build_app(
     services: Services, *, client: WebClient | None = None, socket_mode: bool = False
 ) -> App:
     settings = services.settings
+    logging.getLogger("slack_bolt.App").addFilter(_not_the_token_warning)
     client = client or make_client(settings)
     # Bolt gives each listener a copy of this client with the authorized token.
     tokenless = WebClient(base_url=client.base_url, timeout=client.timeout,

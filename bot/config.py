@@ -11,6 +11,9 @@ from datetime import time
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from bot.text import normalise_stage
 
 DEFAULT_PRECLOSE = "decisionmakerboughtin,contractsent,proposalpricequote,negotiationreview"
@@ -21,6 +24,9 @@ _PLACEHOLDERS = ("changethis", "your-", "xxxx", "<", "replace")
 Mode = Literal["http", "socket", "worker", "cli"]
 Getter = Callable[..., str]
 DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+# Slack user ids: U… (or W… on Enterprise Grid); the tests' own ids have underscores.
+_USER_ID = re.compile(r"[UW][A-Z0-9_]{2,31}")
 
 
 class ConfigError(ValueError):
@@ -90,13 +96,13 @@ class Settings:
 
 
 def _slack(get: Getter) -> dict[str, Any]:
-    api_url = get("SLACK_API_URL", "https://slack.com/api/")
+    api_url = _url(get("SLACK_API_URL", "https://slack.com/api/"), "SLACK_API_URL")
     return {
         "slack_bot_token": get("SLACK_BOT_TOKEN"),
         "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
         "slack_app_token": get("SLACK_APP_TOKEN"),
         "slack_api_url": api_url if api_url.endswith("/") else api_url + "/",
-        "database_url": database_url(get("DATABASE_URL", "sqlite:///careintro.db")),
+        "database_url": _database_url(get("DATABASE_URL", "sqlite:///careintro.db")),
         "port": _int(get("PORT", "3000"), "PORT", minimum=1, maximum=65535),
         "public_url": get("PUBLIC_URL").rstrip("/"),
     }
@@ -113,7 +119,7 @@ def _care(get: Getter) -> dict[str, Any]:
         "auto_watch": auto_watch == "all",
         "channel_name_template": _channel_template(get("CARE_CHANNEL_NAME", "care-{company}")),
         "channel_private": _bool(get("CARE_CHANNEL_PRIVATE", "true"), "CARE_CHANNEL_PRIVATE"),
-        "admins": frozenset(u.strip() for u in get("CARE_ADMINS").split(",") if u.strip()),
+        "admins": _admins(get("CARE_ADMINS")),
         "response_minutes": _int(
             get("CARE_RESPONSE_MINUTES", "30"), "CARE_RESPONSE_MINUTES", minimum=1, maximum=10080
         ),
@@ -180,6 +186,35 @@ def _fraction(raw: str, name: str) -> float | None:
     if not 0 < value <= 1:
         raise ConfigError(f"{name} must be above 0 and at most 1 (or 100%), not {raw!r}")
     return value
+
+
+def _database_url(raw: str) -> str:
+    """Refuse what SQLAlchemy cannot open, without echoing a password back."""
+    example = "such as postgresql://user:password@host:5432/careintro or sqlite:///careintro.db"
+    try:
+        parsed = make_url(database_url(raw))
+        backend, port = parsed.get_backend_name(), parsed.port  # `port` parses the number
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"DATABASE_URL is not a database URL {example}") from None
+    if backend not in DATABASE_BACKENDS:
+        shown = parsed.render_as_string(hide_password=True)
+        raise ConfigError(f"DATABASE_URL must be a PostgreSQL or SQLite URL {example}, "
+                          f"not {shown!r}")  # fmt: skip
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"DATABASE_URL has port {port}: a port is between 1 and 65535")
+    return database_url(raw)
+
+
+def _admins(raw: str) -> frozenset[str]:
+    """A name or `@mention` here would lock everyone out of the roster: refuse it."""
+    admins = [u.strip() for u in raw.split(",") if u.strip()]
+    wrong = [u for u in admins if not _USER_ID.fullmatch(u)]
+    if wrong:
+        raise ConfigError(
+            "CARE_ADMINS must list Slack user ids (U… or W…: a profile's “Copy member ID”), "
+            f"not {', '.join(map(repr, wrong))}"
+        )
+    return frozenset(admins)
 
 
 def database_url(url: str) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from bot.config import database_url
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_POOL = 16  # >= the HTTP server's threads + worker threads: none opens its own
+PG_CONNECT_TIMEOUT = 10  # seconds: a host that drops packets fails here, not after minutes
 
 
 def make_engine(url: str) -> Engine:
@@ -46,7 +50,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         connect_args={"connect_timeout": PG_CONNECT_TIMEOUT})  # fmt: skip
 
 
 @contextmanager
@@ -61,6 +66,14 @@ def session_scope(bind: Engine | Connection) -> Iterator[Session]:
             raise
 
 
+def probe_engine(url: str) -> Engine:
+    """A throwaway engine for one look at the database (start-up, `migrate`)."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        return create_engine(url)
+    return create_engine(url, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT})
+
+
 def alembic_config(url: str) -> Config:
     from alembic.config import Config  # imported only to migrate: ~10 MiB a process saves
 
@@ -70,24 +83,64 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(url: str) -> None:
+@dataclass(frozen=True)
+class Migration:
+    """What `migrate` did: the revision before (None: a new database) and after."""
+
+    before: str | None
+    after: str | None
+
+    @property
+    def applied(self) -> bool:
+        return self.before != self.after
+
+
+def migrate(url: str) -> Migration:
     """Bring the schema to the newest migration (what the Procfile's `release` runs)."""
     from alembic import command
 
+    before = schema_revision(url)
     command.upgrade(alembic_config(url), "head")
+    return Migration(before=before, after=schema_revision(url))
 
 
 _REVISION = re.compile(r'^(down_)?revision: .*= "?([0-9A-Za-z_]+)"?$', re.M)
 
 
-def head_revision() -> str:
-    """The newest migration, read from the files: no alembic import needed for it."""
+@cache
+def _revisions() -> tuple[frozenset[str], str]:
+    """Every migration and the newest, read from the files: no alembic import needed."""
     revisions, parents = set(), set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
             (parents if down else revisions).add(value)
     [head] = revisions - parents
-    return head
+    return frozenset(revisions), head
+
+
+def head_revision() -> str:
+    """The newest migration, the one the code expects the database at."""
+    return _revisions()[1]
+
+
+def known_revision(revision: str) -> bool:
+    return revision in _revisions()[0]
+
+
+def read_revision(connection: Connection) -> str | None:
+    """The database's migration (alembic_version), None when it has none yet."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def schema_revision(url: str) -> str | None:
+    engine = probe_engine(url)
+    try:
+        with engine.connect() as connection:
+            return read_revision(connection)
+    finally:
+        engine.dispose()
 
 
 def migrate_if_needed(url: str) -> bool:
@@ -97,15 +150,8 @@ def migrate_if_needed(url: str) -> bool:
     there is something to do, so a process started on an up-to-date database never
     holds it (bench/README.md, memory).
     """
-    engine = create_engine(database_url(url))
-    try:
-        with engine.connect() as connection:
-            if inspect(connection).has_table("alembic_version"):
-                found = connection.execute(text("SELECT version_num FROM alembic_version"))
-                if [row[0] for row in found] == [head_revision()]:
-                    return False
-    finally:
-        engine.dispose()
+    if schema_revision(url) == head_revision():
+        return False
     migrate(url)
     return True
 
@@ -116,10 +162,15 @@ def migrate_if_sqlite(url: str) -> bool:
     return url.startswith("sqlite") and migrate_if_needed(url)
 
 
-def ping(engine: Engine) -> bool:
+def schema_state(engine: Engine) -> str:
+    """For /healthz: "ok" (answers, at head), "unreachable", or what to do about the schema."""
     try:
         with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return False
-    return True
+            revision = read_revision(connection)
+    except (SQLAlchemyError, OSError):
+        return "unreachable"
+    if revision == head_revision():
+        return "ok"
+    if revision is None or known_revision(revision):
+        return "behind: run careintro migrate"
+    return f"unknown revision {revision}: deploy the code that has it"

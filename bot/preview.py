@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -13,7 +14,9 @@ from bot.flows.introduction.channel import TOPIC_LIMIT
 from bot.flows.slash_handlers import STEP_NAMES
 from bot.models import Contact, Deal, Introduction, IntroStatus, ResponseClock
 from bot.plain_text import blocks_to_text
+from bot.store.contacts import contacts_of
 from bot.store.deals import get_deal
+from bot.store.introductions import introduction_of
 from bot.templating import (
     ExternalContext,
     Message,
@@ -56,6 +59,46 @@ def sample_deal() -> Deal:
     return Deal(**sample_deal_fields())
 
 
+@dataclass
+class Facts:
+    """What the templates say beyond the deal's row: its introduction (channel, people)
+    and its contacts. The sample's, or a stored deal's own."""
+
+    deal: Deal
+    intro: Introduction | None
+    contacts: list[Contact] = field(default_factory=list)
+    channel_name: str = "care-acme-corp"
+
+    @property
+    def emails(self) -> list[str]:
+        """The contacts as the brief and the AE's DMs list them (`brief_step` does this)."""
+        return [c.email for c in self.contacts if c.email]
+
+
+def sample_facts() -> Facts:
+    intro = Introduction(
+        deal_id=0, status=IntroStatus.DONE, channel_id="C_CARE", engineer_user_id="U_ENG",
+        backup_user_id="U_BACKUP", ae_user_id="U_AE",
+        last_prospect_text="Could we get SSO set up before go-live?",
+    )  # fmt: skip
+    return Facts(sample_deal(), intro, [Contact(deal_id=0, email="cto@acme.example")])
+
+
+def stored_facts(settings: Settings, deal_id: str) -> Facts:
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            deal = get_deal(session, crm_id=deal_id)
+            if deal is None:
+                raise SystemExit(f"careintro: no stored deal {deal_id!r}")
+            intro = introduction_of(session, deal_id=deal.id)
+            contacts = list(contacts_of(session, deal_id=deal.id))
+    finally:
+        engine.dispose()
+    name = (intro.channel_name if intro else None) or ""
+    return Facts(deal, intro, contacts, channel_name=name)
+
+
 def template_name(name: str) -> str:
     """Accept `welcome`, `welcome.j2` or `external/welcome.j2`."""
     names = environment().list_templates(extensions=["j2"])
@@ -72,8 +115,8 @@ def template_name(name: str) -> str:
     raise SystemExit(f"careintro: no template {name!r}; there are: {', '.join(sorted(names))}")
 
 
-def render(name: str, deal: Deal, settings: Settings) -> Message:
-    people = SAMPLE_PEOPLE
+def render(name: str, facts: Facts, settings: Settings) -> Message:
+    people, deal = SAMPLE_PEOPLE, facts.deal
     if name.startswith("external/"):
         context = ExternalContext(
             company=deal.company or deal.crm_id,
@@ -88,21 +131,17 @@ def render(name: str, deal: Deal, settings: Settings) -> Message:
                 text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             )
         return render_external(name, context)
-    samples = {**_samples(deal, settings), **_samples_for(name, deal)}
+    samples = {**_samples(facts, settings), **_samples_for(name, facts)}
     return render_internal(name, **samples)
 
 
 def preview(settings: Settings, template: str, *, deal_id: str | None) -> int:
     name = template_name(template)
-    deal = sample_deal()
-    if deal_id:
-        with session_scope(make_engine(settings.database_url)) as session:
-            stored = get_deal(session, crm_id=deal_id)
-            if stored is None:
-                raise SystemExit(f"careintro: no stored deal {deal_id!r}")
-            deal = stored
-    message = render(name, deal, settings)
-    names = {uid: p.name for uid, p in SAMPLE_PEOPLE.items()} | {"C_CARE": "care-acme-corp"}
+    facts = stored_facts(settings, deal_id) if deal_id else sample_facts()
+    message = render(name, facts, settings)
+    names = {uid: p.name for uid, p in SAMPLE_PEOPLE.items()}
+    if facts.intro and facts.intro.channel_id and facts.channel_name:
+        names[facts.intro.channel_id] = facts.channel_name
     print(terminal_phrase("cli.preview.heading", name=name, external=name.startswith("external/")))
     print(blocks_to_text(message.blocks, names))
     print("\n" + terminal_phrase("cli.preview.notification", text=message.text))
@@ -110,15 +149,16 @@ def preview(settings: Settings, template: str, *, deal_id: str | None) -> int:
     return 0
 
 
-def _samples(deal: Deal, settings: Settings) -> dict[str, Any]:
-    """Values the internal templates share."""
+def _samples(facts: Facts, settings: Settings) -> dict[str, Any]:
+    """Values the internal templates share: the contacts as the emails the brief lists."""
+    deal, intro = facts.deal, facts.intro
     return {
         "deal": deal,
-        "channel_id": "C_CARE",
-        "contacts": [Contact(deal_id=0, email="cto@acme.example")],
-        "ae_user_id": "U_AE",
-        "backup_user_id": "U_BACKUP",
-        "engineer_user_id": "U_ENG",
+        "channel_id": intro.channel_id if intro else None,
+        "contacts": facts.emails,
+        "ae_user_id": intro.ae_user_id if intro else deal.ae_user_id,
+        "backup_user_id": intro.backup_user_id if intro else None,
+        "engineer_user_id": intro.engineer_user_id if intro else None,
         "late": False,
         "response_minutes": settings.response_minutes,
         "promise": settings.response_minutes,
@@ -151,17 +191,14 @@ def _samples(deal: Deal, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _samples_for(name: str, deal: Deal) -> dict[str, Any]:
+def _samples_for(name: str, facts: Facts) -> dict[str, Any]:
     """What one template needs beyond the shared values: a plausible sample of it."""
     from bot.flows import home, reminders
     from bot.flows.response_watch import Questions
     from bot.store.home import HomeProspect
 
-    intro = Introduction(
-        deal_id=0, status=IntroStatus.DONE, channel_id="C_CARE", engineer_user_id="U_ENG",
-        backup_user_id="U_BACKUP", ae_user_id="U_AE",
-        last_prospect_text="Could we get SSO set up before go-live?",
-    )  # fmt: skip
+    deal, intro = facts.deal, facts.intro or sample_facts().intro
+    assert intro is not None
     row = reminders.DealRow(0, deal.crm_id, deal.company, deal.stage, deal.stage_label,
                             deal.close_date)  # fmt: skip
     intro_row = reminders.IntroRow(0, "done", "C_CARE", "U_ENG", intro.last_prospect_text)
@@ -192,9 +229,10 @@ def _samples_for(name: str, deal: Deal) -> dict[str, Any]:
         case "internal/response_alert.j2":
             return {"clock": clock, "intro": intro, "level": "engineer", "minutes": 30,
                     "link": "https://example.slack.com/archives/C_CARE/p1"}  # fmt: skip
-        case "internal/status.j2":
+        case "internal/status.j2":  # the invitations list reads each contact's state
             return {
-                "intro": intro,
+                "intro": facts.intro,
+                "contacts": facts.contacts,
                 "step_names": STEP_NAMES,
                 "questions": Questions(
                     waiting=1, oldest_minutes=12, answered=4, median_minutes=9, last_minutes=7

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.crm import inbox
@@ -21,7 +24,8 @@ from bot.crm.webhooks import (
     verify_generic,
     verify_hubspot,
 )
-from bot.db import ping, session_scope
+from bot.db import schema_state, session_scope
+from bot.store import connectors, nodes
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -60,12 +64,43 @@ def create_web_app(bolt_app: App, engine: Engine, settings: Settings,
 
     @web.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
-        if ping(engine):
-            return jsonify(ok=True, db="ok")
-        return jsonify(ok=False, db="unreachable"), 503
+        body, status = health(engine)
+        return jsonify(body), status
 
     add_crm_webhooks(web, engine, settings, hand_off)
     return web
+
+
+def health(engine: Engine) -> tuple[dict[str, Any], int]:
+    """200 only when the database answers at the code's schema (every command works);
+    503 with the reason otherwise. A failing CRM connector is reported but keeps it 200:
+    Slack's traffic is still served, and a restart would not mend a refused credential."""
+    db = schema_state(engine)
+    if db != "ok":
+        return {"ok": False, "db": db}, 503
+    try:
+        with session_scope(engine) as session:
+            heartbeat = nodes.last_heartbeat(session)
+            states = [
+                {"name": c.name, "state": c.state, "reason": c.reason, "since": _iso(c.since)}
+                for c in connectors.states(session)
+            ]
+    except SQLAlchemyError:
+        return {"ok": False, "db": "unreachable"}, 503
+    now = datetime.now(UTC)
+    worker = {
+        "last_heartbeat": _iso(heartbeat),
+        "seconds_ago": round((now - _utc(heartbeat)).total_seconds(), 1) if heartbeat else None,
+    }
+    return {"ok": True, "db": "ok", "worker": worker, "connectors": states}, 200
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return _utc(moment).isoformat() if moment else None
 
 
 def add_crm_webhooks(web: Flask, engine: Engine, settings: Settings,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from bot.db import alembic_config, head_revision
 from tests.conftest import TOKEN
 from tests.factories import make_deal
 from tests.processes import free_port, wait_until_healthy
@@ -22,7 +23,19 @@ def run(*args: str, db_url: str) -> subprocess.CompletedProcess[str]:
 def test_migrate_creates_the_schema(tmp_path):
     result = run("migrate", db_url=f"sqlite:///{tmp_path}/fresh.db")
     assert result.returncode == 0, result.stderr
-    assert "database is up to date" in result.stdout
+    assert result.stdout.strip() == f"applied base (an empty database) → {head_revision()}"
+
+
+def test_migrate_says_what_it_applied(db_url):
+    """From 0003 it applies the rest; run again, nothing (SQLite and PostgreSQL)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(db_url), "0003")
+    result = run("migrate", db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"applied 0003 → {head_revision()}"
+    again = run("migrate", db_url=db_url)
+    assert again.stdout.strip() == f"nothing to apply (at {head_revision()})", again.stderr
 
 
 def test_preview_renders_a_sample_with_a_builder_link(tmp_path):

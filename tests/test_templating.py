@@ -117,10 +117,10 @@ def test_blocks_round_trip_through_slack_sdk_models() -> None:
     from slack_sdk.models.blocks import Block
 
     from bot.config import Settings
-    from bot.preview import render, sample_deal
+    from bot.preview import render, sample_facts
 
     for name in environment().list_templates(extensions=["j2"]):
-        message = render(name, sample_deal(), Settings())
+        message = render(name, sample_facts(), Settings())
         for block in message.blocks:
             assert Block.parse(block).to_dict() == block, (name, block)
     welcome = render_external("external/welcome.j2", context())
