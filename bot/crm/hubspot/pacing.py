@@ -4,8 +4,8 @@ HubSpot's "API usage guidelines and limits": a private app gets 100 requests per
 10 seconds, and the CRM search endpoints 5 requests per second per account. We count
 our own sends in two sliding windows and wait before a call would exceed either, so a
 burst never earns a 429 in the first place. The windows are a little wider than
-HubSpot's (`PAD`): HubSpot counts arrivals, we count sends, and the two differ by the
-network's jitter.
+HubSpot's (`PAD`, and `JITTER_SECONDS` of real time): HubSpot counts arrivals, we count
+sends, and the two differ by the network's jitter and by a busy host's scheduling.
 
 `time_scale` compresses time as `FakeHubSpot(time_scale=...)` does: with 10, HubSpot's
 10 s window lasts 1 real second here and there, so a test of a 150-call burst takes
@@ -24,6 +24,7 @@ BURST_WINDOW_SECONDS = 10.0
 SEARCH_MAX = 5
 SEARCH_WINDOW_SECONDS = 1.0
 PAD = 1.05  # a window 5% wider than HubSpot's: sends and arrivals differ by jitter
+JITTER_SECONDS = 0.05  # and 50 ms more, in real time: a busy host delays some sends
 
 
 class _Window:
@@ -57,8 +58,10 @@ class Pacer:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.time_scale = time_scale
-        self._burst = _Window(burst_max, BURST_WINDOW_SECONDS * PAD / time_scale)
-        self._search = _Window(search_max, SEARCH_WINDOW_SECONDS * PAD / time_scale)
+        self._burst = _Window(burst_max, BURST_WINDOW_SECONDS * PAD / time_scale + JITTER_SECONDS)
+        self._search = _Window(
+            search_max, SEARCH_WINDOW_SECONDS * PAD / time_scale + JITTER_SECONDS
+        )
         self._held_until = 0.0
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
