@@ -56,7 +56,7 @@ from bench._common import (
 from bench.bulk_introductions import duplicates, email
 from bot.config import Settings
 from bot.crm.hubspot import HubSpotConnector
-from bot.crm.hubspot.poller import HubSpotPoller
+from bot.crm.hubspot.poller import HubSpotPoller, modified_ms
 from bot.emulator.hubspot import FakeHubSpot
 from bot.emulator.hubspot import routes as hubspot_routes
 from bot.emulator.hubspot.limits import BURST_MAX, BURST_WINDOW_SECONDS, SEARCH_PER_SECOND
@@ -132,6 +132,10 @@ def seed(url: str, slack: RemoteFakeSlack, hub: RemoteFake, deals: int) -> list[
         ids.append(hub.add_deal(f"Prospect {i} - platform", stage="qualifiedtobuy",
                                 amount=20000 + i, owner_id=owners[i % AES],
                                 company_ids=[company], contact_ids=[contact]))  # fmt: skip
+    # The fake's record stamps are strictly increasing (1 ms apart), so a fast seeding
+    # runs ahead of the clock: wait until it is past, or the first poll would see them.
+    last = modified_ms(hub.deal(ids[-1])["properties"]["hs_lastmodifieddate"]) or 0
+    time.sleep(max(0.0, last / 1000 - time.time()) + 0.01)
     return ids
 
 
