@@ -228,6 +228,7 @@ def note_duplicates(hub: RemoteFake, deal_ids: list[str]) -> tuple[int, int]:
 
 
 def run(kind: str, workers: int, deals: int, scale: float) -> Outcome:
+    """One run, set-up to checks (longer than 50 lines: the sequence is the benchmark)."""
     with (
         database(kind) as url,
         remote_fake_slack(rate_limits=True, time_scale=scale) as slack,
