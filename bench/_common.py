@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +35,13 @@ from bench.bare_bolt_app import SIGNING_SECRET, THREADS, TOKEN
 from bot.config import database_url
 from bot.db import migrate as _migrate
 from bot.emulator import FakeSlack
+from bot.emulator.limits import (
+    POST_MESSAGE_BURST,
+    POST_MESSAGE_PER_SECOND,
+    TIER_PER_MINUTE,
+    WINDOW_SECONDS,
+)
+from bot.emulator.reference import METHODS
 from bot.models import CareMember, Deal, Introduction, IntroStatus
 from bot.slack.requests import signed_headers, slash_command_body
 
@@ -313,8 +321,10 @@ def fake_slack(**options: Any) -> Iterator[FakeSlack]:
         yield fake
 
 
-def _serve_fake(connection: Connection, options: dict[str, Any]) -> None:
-    with FakeSlack(bot_token=TOKEN, bot_user_id="U_CAREBOT", **options) as fake:
+def _serve_fake(
+    connection: Connection, factory: Callable[..., Any], options: dict[str, Any]
+) -> None:
+    with factory(**options) as fake:
         connection.send(fake.url)
         while (request := connection.recv()) is not None:
             name, args, kwargs = request
@@ -322,15 +332,23 @@ def _serve_fake(connection: Connection, options: dict[str, Any]) -> None:
             connection.send(value(*args, **kwargs) if callable(value) else value)
 
 
-class RemoteFakeSlack:
-    """The Slack emulator in a process of its own, so its CPU does not count as the app's
-    (2 cores: the app gets one, the emulator the other). `fake.calls`, `fake.channels`,
-    `fake.add_user(...)` work as on FakeSlack; results come back pickled."""
+def _slack_emulator(**options: Any) -> FakeSlack:
+    return FakeSlack(bot_token=TOKEN, bot_user_id="U_CAREBOT", **options)
 
-    def __init__(self, **options: Any) -> None:
+
+class RemoteFake:
+    """A fake (`factory(**options)`) in a process of its own, so its CPU does not count
+    as the app's (2 cores: the app gets one, the fakes the other). Attributes named in
+    `ATTRIBUTES` are read, anything else is called; results come back pickled."""
+
+    ATTRIBUTES: frozenset[str] = frozenset({"calls"})
+
+    def __init__(self, factory: Callable[..., Any], **options: Any) -> None:
         context = get_context("fork")
         self._connection, child = context.Pipe()
-        self._process = context.Process(target=_serve_fake, args=(child, options), daemon=True)
+        self._process = context.Process(
+            target=_serve_fake, args=(child, factory, options), daemon=True
+        )
         self._process.start()
         self.url: str = self._connection.recv()
         self._lock = threading.Lock()
@@ -338,7 +356,7 @@ class RemoteFakeSlack:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        if name in ("calls", "channels", "users", "shared_invites"):
+        if name in self.ATTRIBUTES:
             return self._ask(name)
         return lambda *args, **kwargs: self._ask(name, *args, **kwargs)
 
@@ -351,6 +369,16 @@ class RemoteFakeSlack:
         with self._lock:
             self._connection.send(None)
         self._process.join(10)
+
+
+class RemoteFakeSlack(RemoteFake):
+    """The Slack emulator in a process of its own: `fake.calls`, `fake.channels`,
+    `fake.add_user(...)` work as on FakeSlack."""
+
+    ATTRIBUTES = frozenset({"calls", "channels", "users", "shared_invites"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(_slack_emulator, **options)
 
 
 @contextmanager
@@ -516,6 +544,37 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+# --- floors: the least time rate limits allow for the calls made ---------------------
+
+
+def window_floor(n: int, limit: int, window: float) -> tuple[float, float]:
+    """(strict, rate) seconds for n calls under `limit` per sliding `window`: call i (from
+    0) goes at `window * (i // limit)` at the earliest when the window starts empty, so
+    strict = `window * ((n - 1) // limit)`; rate = `window * n / limit`, the steady rate
+    (one window more)."""
+    return (window * ((n - 1) // limit) if n else 0.0), window * n / limit
+
+
+def slack_floors(calls: Sequence[Any]) -> dict[str, tuple[int, float, float]]:
+    """Per Slack method called (429s not counted): (calls, strict, rate) in Slack seconds.
+    For chat.postMessage, the busiest channel's messages beyond the burst at one a second
+    (strict and rate alike: a bucket starts full)."""
+    made = [c for c in calls if c.status != 429]
+    found: dict[str, tuple[int, float, float]] = {}
+    for method, n in Counter(c.method for c in made).items():
+        if method == "chat.postMessage":
+            per_channel = Counter(str(c.args.get("channel")) for c in made if c.method == method)
+            busiest = max(per_channel.values())
+            seconds = max(0, busiest - POST_MESSAGE_BURST) / POST_MESSAGE_PER_SECOND
+            found[method] = (n, seconds, seconds)
+            continue
+        ref = METHODS.get(method)
+        limit = TIER_PER_MINUTE.get(ref.tier if ref else "t3")
+        if limit:
+            found[method] = (n, *window_floor(n, limit, WINDOW_SECONDS))
+    return found
 
 
 # --- output --------------------------------------------------------------------------

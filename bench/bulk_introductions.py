@@ -48,11 +48,10 @@ from bench._common import (
     postgres_available,
     remote_fake_slack,
     signed_webhook,
+    slack_floors,
     table,
 )
 from bot.config import Settings
-from bot.emulator.limits import POST_MESSAGE_BURST, POST_MESSAGE_PER_SECOND, TIER_PER_MINUTE
-from bot.emulator.reference import METHODS
 from bot.models import CareMember, Contact, Deal, Introduction, IntroStatus
 from bot.runtime import HttpServer, build_runtime
 
@@ -151,21 +150,10 @@ def floor_seconds(fake: RemoteFakeSlack, time_scale: float) -> tuple[float, str]
     """The least time the tiers allow for the calls actually made (429s not counted):
     for a tiered method, its calls / its per-minute limit; for chat.postMessage, the
     busiest channel's messages beyond the burst at one per second."""
-    made = [c for c in fake.calls if c.status != 429]
-    per_method = Counter(c.method for c in made)
-    floors: dict[str, float] = {}
-    for method, n in per_method.items():
-        if method == "chat.postMessage":
-            per_channel = Counter(str(c.args.get("channel")) for c in made if c.method == method)
-            busiest = max(per_channel.values())
-            floors[method] = max(0, busiest - POST_MESSAGE_BURST) / POST_MESSAGE_PER_SECOND
-            continue
-        ref = METHODS.get(method)
-        limit = TIER_PER_MINUTE.get(ref.tier if ref else "t3")
-        if limit:
-            floors[method] = 60.0 * n / limit
+    floors = {method: rate for method, (_, _, rate) in slack_floors(fake.calls).items()}
     slowest = max(floors, key=floors.__getitem__)
-    return floors[slowest] / time_scale, f"{slowest} ({per_method[slowest]} calls)"
+    count = sum(1 for c in fake.calls if c.method == slowest and c.status != 429)
+    return floors[slowest] / time_scale, f"{slowest} ({count} calls)"
 
 
 def duplicates(fake: RemoteFakeSlack, engine_url: str) -> int:

@@ -31,11 +31,22 @@ class Runtime:
     services: Services
 
 
-def build_runtime(settings: Settings, *, with_worker: bool, socket_mode: bool = False) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    *,
+    with_worker: bool,
+    socket_mode: bool = False,
+    crm_time_scale: float = 1.0,
+) -> Runtime:
+    """The app of one process; `crm_time_scale`: see `bot.tasks.build_worker`."""
     engine = make_engine(settings.database_url)
     migrate_if_sqlite(settings.database_url)
     client = make_client(settings)
-    worker = build_worker(engine, settings, client) if with_worker else None
+    worker = (
+        build_worker(engine, settings, client, crm_time_scale=crm_time_scale)
+        if with_worker
+        else None
+    )
     services = Services(
         engine=engine, settings=settings, hand_off=worker.wake if worker else lambda: None
     )

@@ -28,14 +28,18 @@ from bot.slack.directory import UserDirectory
 from bot.worker import Doorbell, Task, Worker, worker_id
 
 
-def build_worker(engine: Engine, settings: Settings, client: WebClient) -> Worker:
-    """The worker of this process, with its tasks; one Home publisher serves them all."""
+def build_worker(
+    engine: Engine, settings: Settings, client: WebClient, *, crm_time_scale: float = 1.0
+) -> Worker:
+    """The worker of this process, with its tasks; one Home publisher serves them all.
+    `crm_time_scale` compresses the connectors' pacing like a fake CRM's clock (a
+    benchmark's; 1.0, real time, everywhere else)."""
     owner = worker_id()
     homes = HomeRefresh(engine, client, settings)
     doorbell = Doorbell(settings.worker_threads)
     # Inviting the next contact needs no lease: a runner of its own, outside the threads'.
     invites = IntroductionRunner(engine=engine, client=client, settings=settings, owner=owner)
-    connectors = crm_connectors(engine, settings)
+    connectors = crm_connectors(engine, settings, time_scale=crm_time_scale)
     tasks = periodic_tasks(
         engine,
         settings,
@@ -61,14 +65,17 @@ def build_worker(engine: Engine, settings: Settings, client: WebClient) -> Worke
     )
 
 
-def crm_connectors(engine: Engine, settings: Settings) -> dict[str, CrmConnector]:
+def crm_connectors(
+    engine: Engine, settings: Settings, *, time_scale: float = 1.0
+) -> dict[str, CrmConnector]:
     """The CRM connectors the settings turn on, by the `source` of their deals; one per
     process (each paces its own calls under the CRM's limits)."""
     connectors: dict[str, CrmConnector] = {}
     if settings.hubspot_access_token:
         connectors["hubspot"] = HubSpotConnector(
-            token=settings.hubspot_access_token, base_url=settings.hubspot_api_url, engine=engine
-        )
+            token=settings.hubspot_access_token, base_url=settings.hubspot_api_url,
+            engine=engine, time_scale=time_scale,
+        )  # fmt: skip
     return connectors
 
 

@@ -30,7 +30,10 @@ its lease before every step unless its own heartbeat is fresh (`Lease.hold`).
 A worker runs `threads` introductions at once (`CARE_WORKER_THREADS`): most of an
 introduction is waiting on Slack, and while one waits out a method's rate limit the
 others go on with theirs. The first thread also runs the periodic tasks, which the
-delivery layer builds and hands in (`bot.tasks.build_worker`). A lost database (or
+delivery layer builds and hands in (`bot.tasks.build_worker`), after each introduction it
+runs, not once the queue is empty: a webhook batch of 500 deals queues introductions
+200 at a time, and the CRM's news (reading the next deals) and the write-backs must not
+wait for the queue to drain (bench/hubspot_introductions.py). A lost database (or
 Slack, for the tasks) is logged once when it goes and once when it is back
 (`bot.outages`), not at every poll of every thread.
 """
@@ -161,13 +164,14 @@ class Worker:
                 session, owner=owner or self.owner, lease_seconds=self.lease_seconds, now=utcnow()
             )
 
-    def run_once(self) -> int:
-        """Run due introductions until none is left, then each periodic task once.
+    def run_once(self, *, most: int | None = None) -> int:
+        """Run due introductions until none is left (or `most` of them), then each
+        periodic task once.
 
         Returns how much work was done; a task's failure is logged and does not stop
         the others.
         """
-        count = self.run_introductions(self.runner)
+        count = self.run_introductions(self.runner, most=most)
         if self.slack.lost:
             self._probe_slack()
         for name, task in self.tasks:
@@ -196,10 +200,15 @@ class Worker:
             return
         self.slack.answered()
 
-    def run_introductions(self, runner: IntroductionRunner) -> int:
-        """Claim and run due introductions until none is left; Homes follow, debounced."""
+    def run_introductions(self, runner: IntroductionRunner, *, most: int | None = None) -> int:
+        """Claim and run due introductions until none is left (or `most` are run); Homes
+        follow, debounced."""
         count = 0
-        while not self._stop.is_set() and (intro_id := self.claim(runner.owner)) is not None:
+        while (
+            not self._stop.is_set()
+            and (most is None or count < most)
+            and (intro_id := self.claim(runner.owner)) is not None
+        ):
             with self._lock:
                 self._running += 1
             try:
@@ -218,14 +227,16 @@ class Worker:
     def run_forever(self, index: int = 0) -> None:
         log.info("worker %s started", self.runners[index].owner)
         while not self._stop.is_set():
+            busy = False
             try:
-                if index == 0:
-                    self.run_once()
+                if index == 0:  # one introduction, then the tasks; again at once if busy
+                    busy = self.run_once(most=1) > 0
                 else:
                     self.run_introductions(self.runners[index])
             except Exception as exc:
                 self._failed(exc, "worker loop error; going on after a pause")
-            self.doorbell.wait(index, self.poll_seconds)
+            if not busy:
+                self.doorbell.wait(index, self.poll_seconds)
         log.info("worker %s stopped", self.runners[index].owner)
 
     def run_all(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:

@@ -13,6 +13,7 @@ A connector refusing our credential pauses the write-backs until it works again.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -25,6 +26,7 @@ from bot.config import Settings
 from bot.crm.connector import ConnectorUnavailable
 from bot.db import session_scope
 from bot.exceptions import SlackStepError
+from bot.flows.introduction.people import PROFILE_TTL_SECONDS
 from bot.models import CrmWriteback, Deal, Introduction, InviteState, utcnow
 from bot.slack.client import try_call
 from bot.store import writebacks
@@ -81,6 +83,9 @@ class WritebackTask:
         self.engine, self.client, self.connectors = engine, client, connectors
         self.owner, self.lease_seconds = owner, lease_seconds
         self.retry_seconds, self.pause_seconds = retry_seconds, pause_seconds
+        # People's names, kept as long as an introduction keeps a profile: the same
+        # few engineers sign most notes (one users.info each, not two per note).
+        self._names: dict[str, tuple[float, str]] = {}
 
     def __call__(self) -> int:
         with session_scope(self.engine) as session:
@@ -124,9 +129,13 @@ class WritebackTask:
         )
 
     def _name(self, user_id: str | None) -> str:
-        """The person's name as Slack has it (their id when Slack cannot say)."""
+        """The person's name as Slack has it (their id when Slack cannot say), kept for
+        PROFILE_TTL_SECONDS."""
         if not user_id:
             return "?"
+        cached = self._names.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < PROFILE_TTL_SECONDS:
+            return cached[1]
         try:
             answer = try_call(
                 "writeback", self.client.users_info, ok_errors=frozenset({"user_not_found"}),
@@ -136,7 +145,9 @@ class WritebackTask:
             return user_id
         user = {} if isinstance(answer, str) else answer["user"]
         profile = user.get("profile") or {}
-        return profile.get("real_name") or user.get("real_name") or user.get("name") or user_id
+        name = profile.get("real_name") or user.get("real_name") or user.get("name") or user_id
+        self._names[user_id] = (time.monotonic(), name)
+        return name
 
     def _write(self, row: CrmWriteback, body: str) -> str:
         """Write the note (found again when resumed); settle the row; say how it went."""

@@ -111,6 +111,51 @@ def test_a_done_introduction_writes_one_note_on_the_deal(hs_settings, fake, hub,
     assert len(hub.notes()) == 1
 
 
+def test_the_names_on_the_notes_are_asked_of_slack_once_per_person(hs_settings, fake, hub, engine):
+    """Two notes signed by the same engineer and backup: one users.info for each person
+    (bench/hubspot_introductions.py: two per note were half the run's users.info)."""
+    make_member(engine)
+    deal_ids = [hub.add_deal(f"{name} - platform", stage="contractsent") for name in ("A", "B")]
+    with Session(engine) as session:
+        for deal_id, company in zip(deal_ids, ("Acme Corp", "Globex"), strict=True):
+            deal = make_deal(
+                engine,
+                deal_id,
+                company=company,
+                source="hubspot",
+                engineer_user_id="U_ENG",
+                contacts=[f"cto@{deal_id}.example"],
+            )
+            request_introduction(session, deal=session.merge(deal), source="now",
+                                 requested_by="U_AE")  # fmt: skip
+        session.commit()
+    no_writeback = replace(hs_settings, crm_writeback=False)
+    run_worker_until(no_writeback, lambda: all_done(engine, 2))
+    with Session(engine) as session:
+        for intro, deal_id in zip(session.exec(select(Introduction).order_by(Introduction.id)),
+                                  deal_ids, strict=True):  # fmt: skip
+            writebacks.queue_writeback(session, introduction_id=intro.id, crm="hubspot",
+                                       crm_deal_id=deal_id, now=intro.created_at)  # fmt: skip
+        session.commit()
+    fake.reset_calls()
+    connector = HubSpotConnector(token=HS_TOKEN, base_url=hub.url, engine=engine)
+    task = WritebackTask(engine, make_client(hs_settings), {"hubspot": connector}, owner="w1",
+                         lease_seconds=30)  # fmt: skip
+    assert task() == 2
+    for deal_id in deal_ids:
+        [note] = hub.notes_for_deal(deal_id)
+        body = note["properties"]["hs_note_body"]
+        assert "Erin Engineer" in body and "Sam Backup" in body
+    asked = sorted(c.args.get("user") for c in fake.calls_to("users.info"))
+    assert len(asked) == 2 and len(set(asked)) == 2, asked
+
+
+def all_done(engine, count: int) -> bool:
+    with Session(engine) as session:
+        intros = session.exec(select(Introduction)).all()
+    return len(intros) == count and all(i.status == IntroStatus.DONE for i in intros)
+
+
 def test_values_are_escaped_for_html(hs_settings, fake, hub, engine):
     deal_id = queue_hubspot_introduction(engine, hub)
     make_deal(engine, deal_id, company="<b>Acme</b> & Sons")
