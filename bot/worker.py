@@ -30,9 +30,10 @@ its lease before every step unless its own heartbeat is fresh (`Lease.hold`).
 A worker runs `threads` introductions at once (`CARE_WORKER_THREADS`): most of an
 introduction is waiting on Slack, and while one waits out a method's rate limit the
 others go on with theirs. The first thread also runs the periodic tasks, which the
-delivery layer builds and hands in (`bot.tasks.build_worker`). A lost database (or
-Slack, for the tasks) is logged once when it goes and once when it is back
-(`bot.outages`), not at every poll of every thread.
+delivery layer builds and hands in (`bot.tasks.build_worker`). A lost database or
+Slack is logged once when it goes and once when it is back (`bot.outages`), not at
+every poll of every thread; while Slack is lost, one `api.test` a poll tells when it
+is back, and the work waiting on it goes on by itself.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ from bot.flows.home import HomeRefresh
 from bot.flows.introduction import IntroductionRunner
 from bot.heartbeat import Heartbeat
 from bot.models import utcnow
-from bot.outages import Outage, database_lost, slack_lost
+from bot.outages import SLACK, Outage, database_lost, quiet, slack_lost
+from bot.slack.client import RateLimitedWebClient
 from bot.store.claims import claim_introduction
 
 log = logging.getLogger(__name__)
@@ -129,7 +131,7 @@ class Worker:
         self.tasks = list(tasks)
         self.doorbell = doorbell or Doorbell(threads)
         self._stop = threading.Event()
-        self.database, self.slack = Outage("database"), Outage("Slack")
+        self.database, self.slack = Outage("database"), SLACK
         self.heartbeat = Heartbeat(engine, self.owner, self.database)
         self.client = client
         self.runners = [
@@ -178,23 +180,36 @@ class Worker:
         return count
 
     def _failed(self, exc: Exception, message: str) -> None:
-        """An outage is logged once (`bot.outages`); anything else with its traceback."""
+        """An outage is logged once (`bot.outages`); anything else with its traceback.
+        The Web API client has already counted a Slack failure; until Slack counts as
+        lost, one line says which task met it."""
         if database_lost(exc):
             self.database.failed(exc)
         elif slack_lost(exc):
-            self.slack.failed(exc)
+            if not self._reports_outages:
+                self.slack.failed(exc)
+            if not quiet(exc):
+                log.warning("%s (%s: %s)", message, type(exc).__name__, str(exc)[:200])
         else:
             log.exception(message)
 
     def _probe_slack(self) -> None:
-        """While Slack is lost, one cheap call a poll tells when it is back."""
+        """While Slack is lost, one cheap call a poll tells when it is back (the client
+        reports its outcome; a plain WebClient's is reported here)."""
         try:
             self.client.api_test()
         except Exception as exc:
-            if slack_lost(exc):
+            if not slack_lost(exc):
+                log.warning("api.test while Slack was lost: %s", exc)
+            elif not self._reports_outages:
                 self.slack.failed(exc)
             return
-        self.slack.answered()
+        if not self._reports_outages:
+            self.slack.answered()
+
+    @property
+    def _reports_outages(self) -> bool:
+        return isinstance(self.client, RateLimitedWebClient)
 
     def run_introductions(self, runner: IntroductionRunner) -> int:
         """Claim and run due introductions until none is left; Homes follow, debounced."""

@@ -216,3 +216,10 @@ def test_a_stopped_fake_starts_again_on_the_same_port_with_its_state() -> None:
         assert fake.channel_by_name("care-a") is not None
     finally:
         fake.stop()
+
+
+def test_api_test_answers_without_a_token_and_echoes_an_error(fake: FakeSlack) -> None:
+    tokenless = WebClient(base_url=fake.url, retry_handlers=[])
+    assert tokenless.api_test()["ok"] is True
+    assert tokenless.api_test(foo="bar")["args"] == {"foo": "bar"}
+    assert error_of(tokenless.api_test, error="my_error") == "my_error"
