@@ -39,6 +39,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bench._common import ROOT, database, machine, messages_by_introduction
 from bot.config import DEFAULT_LEASE_SECONDS
 from bot.db import make_engine
 from bot.emulator import FakeSlack
@@ -48,7 +49,6 @@ from bot.store.deals import upsert_deal
 from bot.store.introductions import request_introduction
 from bot.store.roster import add_member
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "xoxb-chaos"  # the emulator's own token
 ENGINEERS = [f"U_ENG{n}" for n in range(8)]
 AES = [f"U_AE{n}" for n in range(4)]
@@ -193,13 +193,7 @@ def exactly_once(engine: Engine, fake: FakeSlack) -> list[str]:
     care = [c for c in channels.values() if (c.name or "").startswith("care-")]
     if len(care) != len(intros):
         problems.append(f"{len(care)} care channels for {len(intros)} introductions")
-    kinds: Counter[tuple[str, int]] = Counter()
-    for channel in channels.values():
-        for message in channel.messages:
-            meta = message.get("metadata") or {}
-            intro_id = (meta.get("event_payload") or {}).get("introduction_id")
-            if intro_id is not None:
-                kinds[(str(meta.get("event_type")), int(intro_id))] += 1
+    kinds = messages_by_introduction(channels.values())
     invites = Counter(invite["channel"] for invite in fake.shared_invites)
     for intro in intros:
         for kind in KINDS:
@@ -306,8 +300,6 @@ def report(outcome: Outcome) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench._common import database, machine
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="postgresql", choices=("postgresql", "sqlite"))
     parser.add_argument("--intros", type=int, default=100)

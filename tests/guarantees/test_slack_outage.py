@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from datetime import timedelta
 
@@ -26,6 +24,7 @@ from bot.models import Deal, Introduction, IntroStatus, ResponseClock, utcnow
 from bot.store.introductions import request_introduction
 from tests.factories import make_deal
 from tests.flows.test_crash_resume import queue_introduction, wait_for
+from tests.processes import logged_worker
 
 pytestmark = pytest.mark.slow
 OUTAGE_SECONDS = float(os.environ.get("CARE_TEST_OUTAGE_SECONDS", "20"))
@@ -42,12 +41,7 @@ def start_worker(settings) -> tuple[subprocess.Popen[str], list[str]]:
         "CAREINTRO_ENV_FILE": os.devnull,
         "LOG_LEVEL": "INFO",
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "bot", "worker"], env=env, stderr=subprocess.PIPE, text=True
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(worker.stderr or ()), daemon=True).start()
-    return worker, lines
+    return logged_worker(env)
 
 
 def status(engine, crm_id: str) -> IntroStatus | None:
