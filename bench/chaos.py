@@ -223,6 +223,22 @@ def workers(url: str, api_url: str, logs: Path) -> Iterator[list[subprocess.Pope
                 proc.kill()
 
 
+def wait_until_holding(engine: Engine, pid: int, kills: list[Kill]) -> None:
+    """Up to 12 s, until the worker holds an introduction (or all are done)."""
+    holding = time.monotonic() + 12
+    while not held_by(engine, pid) and unfinished(engine) and time.monotonic() < holding:
+        watch_takeovers(engine, kills)
+        time.sleep(0.05)
+    watch_takeovers(engine, kills)
+
+
+def kill(engine: Engine, victim: subprocess.Popen[bytes]) -> Kill:
+    """SIGKILL, and what the dead process held once it is gone."""
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    return Kill(at=time.time(), pid=victim.pid, held=held_by(engine, victim.pid))
+
+
 def chaos(
     url: str,
     *,
@@ -255,17 +271,9 @@ def chaos(
                     time.sleep(0.1)
                 if not unfinished(engine) or (max_kills is not None and len(kills) >= max_kills):
                     continue
-                victim = procs[0]
-                holding = time.monotonic() + 12
-                while mid_introduction and not held_by(engine, victim.pid):
-                    if time.monotonic() > holding or not unfinished(engine):
-                        break
-                    watch_takeovers(engine, kills)
-                    time.sleep(0.05)
-                watch_takeovers(engine, kills)
-                victim.send_signal(signal.SIGKILL)
-                victim.wait(10)
-                kills.append(Kill(at=time.time(), pid=victim.pid, held=held_by(engine, victim.pid)))
+                if mid_introduction:
+                    wait_until_holding(engine, procs[0].pid, kills)
+                kills.append(kill(engine, procs[0]))
                 procs[0] = start_worker(url, fake.url, Path(tmp) / "A.log")
             seconds = time.monotonic() - started
         recovery_times(engine, kills)
