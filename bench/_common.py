@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -575,6 +575,22 @@ def slack_floors(calls: Sequence[Any]) -> dict[str, tuple[int, float, float]]:
         if limit:
             found[method] = (n, *window_floor(n, limit, WINDOW_SECONDS))
     return found
+
+
+# --- what Slack holds ------------------------------------------------------------------
+
+
+def messages_by_introduction(channels: Iterable[Any]) -> Counter[tuple[str, int]]:
+    """How many messages of each (event_type, introduction_id) metadata the emulator's
+    conversations hold: the welcome, the brief, the AE's note are one each."""
+    kinds: Counter[tuple[str, int]] = Counter()
+    for channel in channels:
+        for message in channel.messages:
+            meta = message.get("metadata") or {}
+            intro_id = (meta.get("event_payload") or {}).get("introduction_id")
+            if intro_id is not None:
+                kinds[(str(meta.get("event_type")), int(intro_id))] += 1
+    return kinds
 
 
 # --- output --------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from bench._common import (
     database,
     engineer_ids,
     machine,
+    messages_by_introduction,
     postgres_available,
     remote_fake_slack,
     signed_webhook,
@@ -169,13 +170,7 @@ def duplicates(fake: RemoteFakeSlack, engine_url: str) -> int:
     per_deal = Counter(re.sub(r"-\d+$", "", c.name) for c in care)
     extra_channels = sum(n - 1 for n in per_deal.values() if n > 1)
     extra_channels += max(0, len(care) - len(intros))
-    kinds: Counter[tuple[str, int]] = Counter()
-    for channel in channels.values():
-        for message in channel.messages:
-            meta = message.get("metadata") or {}
-            intro_id = (meta.get("event_payload") or {}).get("introduction_id")
-            if intro_id is not None:
-                kinds[(str(meta.get("event_type")), int(intro_id))] += 1
+    kinds = messages_by_introduction(channels.values())
     return extra_channels + sum(n - 1 for n in kinds.values())
 
 

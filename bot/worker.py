@@ -33,9 +33,10 @@ others go on with theirs. The first thread also runs the periodic tasks, which t
 delivery layer builds and hands in (`bot.tasks.build_worker`), after each introduction it
 runs, not once the queue is empty: a webhook batch of 500 deals queues introductions
 200 at a time, and the CRM's news (reading the next deals) and the write-backs must not
-wait for the queue to drain (bench/hubspot_introductions.py). A lost database (or
-Slack, for the tasks) is logged once when it goes and once when it is back
-(`bot.outages`), not at every poll of every thread.
+wait for the queue to drain (bench/hubspot_introductions.py). A lost database or Slack
+is logged once when it goes and once when it is back (`bot.outages`), not at every
+poll of every thread; while Slack is lost, one `api.test` a poll tells when it is back,
+and the work waiting on it goes on by itself.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ from bot.flows.home import HomeRefresh
 from bot.flows.introduction import IntroductionRunner
 from bot.heartbeat import Heartbeat
 from bot.models import utcnow
-from bot.outages import Outage, database_lost, slack_lost
+from bot.outages import SLACK, Outage, database_lost, quiet, slack_lost
+from bot.slack.client import RateLimitedWebClient
 from bot.store.claims import claim_introduction
 
 log = logging.getLogger(__name__)
@@ -132,7 +134,7 @@ class Worker:
         self.tasks = list(tasks)
         self.doorbell = doorbell or Doorbell(threads)
         self._stop = threading.Event()
-        self.database, self.slack = Outage("database"), Outage("Slack")
+        self.database, self.slack = Outage("database"), SLACK
         self.heartbeat = Heartbeat(engine, self.owner, self.database)
         self.client = client
         self.runners = [
@@ -182,23 +184,36 @@ class Worker:
         return count
 
     def _failed(self, exc: Exception, message: str) -> None:
-        """An outage is logged once (`bot.outages`); anything else with its traceback."""
+        """An outage is logged once (`bot.outages`); anything else with its traceback.
+        The Web API client has already counted a Slack failure; until Slack counts as
+        lost, one line says which task met it."""
         if database_lost(exc):
             self.database.failed(exc)
         elif slack_lost(exc):
-            self.slack.failed(exc)
+            if not self._reports_outages:
+                self.slack.failed(exc)
+            if not quiet(exc):
+                log.warning("%s (%s: %s)", message, type(exc).__name__, str(exc)[:200])
         else:
             log.exception(message)
 
     def _probe_slack(self) -> None:
-        """While Slack is lost, one cheap call a poll tells when it is back."""
+        """While Slack is lost, one cheap call a poll tells when it is back (the client
+        reports its outcome; a plain WebClient's is reported here)."""
         try:
             self.client.api_test()
         except Exception as exc:
-            if slack_lost(exc):
+            if not slack_lost(exc):
+                log.warning("api.test while Slack was lost: %s", exc)
+            elif not self._reports_outages:
                 self.slack.failed(exc)
             return
-        self.slack.answered()
+        if not self._reports_outages:
+            self.slack.answered()
+
+    @property
+    def _reports_outages(self) -> bool:
+        return isinstance(self.client, RateLimitedWebClient)
 
     def run_introductions(self, runner: IntroductionRunner, *, most: int | None = None) -> int:
         """Claim and run due introductions until none is left (or `most` are run); Homes

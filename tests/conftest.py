@@ -20,6 +20,7 @@ from bot.config import Settings, database_url
 from bot.db import make_engine, migrate
 from bot.emulator import FakeSlack
 from bot.models import Introduction, IntroStatus
+from bot.outages import SLACK
 from bot.runtime import HttpServer, Runtime, build_runtime
 from bot.slack.requests import interaction_body, post, signed_headers, slash_command_body
 
@@ -101,6 +102,13 @@ PEOPLE = {
     "U_ROBOT": dict(name="robot", real_name="Some Bot", email="robot@ours.example", is_bot=True),
     "U_GONE": dict(name="gone", real_name="Gone Person", email="gone@ours.example", deleted=True),
 }
+
+
+@pytest.fixture(autouse=True)
+def _slack_reachable() -> None:
+    """Slack's outage is one per process (`bot.outages.SLACK`): each test starts with
+    Slack reachable, whatever the test before it did to the emulator."""
+    SLACK.reset()
 
 
 @pytest.fixture

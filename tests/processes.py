@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
+import threading
 import time
 import urllib.request
 
@@ -25,3 +27,13 @@ def wait_until_healthy(process: subprocess.Popen, port: int, timeout: float = 60
             assert process.poll() is None, "the app exited at start"
             assert time.monotonic() < deadline, "the app did not answer /healthz"
             time.sleep(0.05)
+
+
+def logged_worker(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+    """`careintro worker` with `env`, and the lines it logs, collected as they come."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(worker.stderr or ()), daemon=True).start()
+    return worker, lines

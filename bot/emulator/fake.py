@@ -46,6 +46,7 @@ class FakeSlack(FaultScripting, ServedFake):
             bot_id=bot_id,
             bot_name=bot_name,
         )
+        self._port = 0  # the OS chooses at the first start
         self._faults = FaultPlan()
         self._dispatcher = Dispatcher(
             self._ws,
@@ -58,7 +59,12 @@ class FakeSlack(FaultScripting, ServedFake):
     # lifecycle ------------------------------------------------------------------------
 
     def _make_server(self) -> EmulatorHTTPServer:
-        return EmulatorHTTPServer(self._dispatcher)
+        """On the port of the first start when started again: `stop()` then `start()` is
+        Slack going away and coming back, at the address the app was given."""
+        self._dispatcher.closed.clear()
+        server = EmulatorHTTPServer(self._dispatcher, port=self._port)
+        self._port = server.server_address[1]
+        return server
 
     def _before_stop(self) -> None:
         self._dispatcher.closed.set()

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-RANDOM_KINDS = ("429", "500", "drop")
+RANDOM_KINDS = ("429", "500", "drop", "drop_after")  # drop_after: done, then dropped
 
 
 @dataclass
@@ -107,6 +107,8 @@ class FaultPlan:
             return Fault("ratelimited", "random:429", error="ratelimited", status=429)
         if kind == "500":
             return Fault("status", "random:500", error="internal_error", status=500)
+        if kind == "drop_after":
+            return Fault("drop", "random:drop_after", after_effect=True)
         return Fault("drop", "random:drop")
 
     def hang_for(self, method: str) -> Hang | None:

@@ -18,6 +18,7 @@ class MethodRef(NamedTuple):
 
 
 METHODS: dict[str, MethodRef] = {
+    "api.test": MethodRef(required=(), tier="t4"),
     "auth.test": MethodRef(required=(), tier="t5"),
     "bots.info": MethodRef(required=(), tier="t3"),
     "chat.getPermalink": MethodRef(required=("channel", "message_ts"), tier="t5"),

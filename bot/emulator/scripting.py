@@ -62,7 +62,9 @@ class FaultScripting:
         methods: Iterable[str] | None = None,
     ) -> None:
         """Seeded random failures (429 with Retry-After of 1 Slack second, HTTP 500, or a
-        drop before the effect) on `methods` (default: all), after scripted faults."""
+        drop before the effect) on `methods` (default: all), after scripted faults.
+        `"drop_after"` among `kinds` also drops some calls after their effect ("Slack did
+        it but we never heard back"), as `drop_next(after_effect=True)` does."""
         methods = [self._known(m) for m in methods] if methods is not None else None
         self._faults.set_random(rate=rate, seed=seed, kinds=kinds, methods=methods)
 

@@ -28,8 +28,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        super().__init__(("127.0.0.1", 0), SlackRequestHandler)
+    def __init__(self, dispatcher: Dispatcher, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), SlackRequestHandler)
         self.dispatcher = dispatcher
 
 

@@ -21,8 +21,9 @@ class ServedFake:
         """Release whatever could keep a request thread waiting (hung calls)."""
 
     def start(self) -> Self:
-        """Serve in a daemon thread; returns self for chaining."""
-        if self._server is not None:
+        """Serve in a daemon thread; returns self for chaining. A stopped fake may start
+        again (on the same port, if it keeps one: `FakeSlack`)."""
+        if self._thread is not None and self._thread.is_alive():
             raise RuntimeError(f"{type(self).__name__} is already started")
         self._server = self._make_server()
         self._thread = threading.Thread(

@@ -24,6 +24,7 @@ from bot.db import session_scope
 from bot.flows.home import HomeRefresh
 from bot.flows.response_watch import ResponseWatch
 from bot.models import Contact, Deal, Introduction, InviteState, utcnow
+from bot.outages import log_failure
 from bot.slack.client import send_dm
 from bot.store.contacts import accept_invitation, contacts_of
 from bot.store.slack_events import (
@@ -109,7 +110,8 @@ class EventProcessor:
         try:
             self._handle(event, body)
         except Exception as exc:  # one bad event must not stop the inbox
-            log.exception("slack_event=%s type=%s failed", row_id, event.get("type"))
+            log_failure(log, exc, "slack_event=%s type=%s failed", row_id, event.get("type"),
+                        level=logging.ERROR, traceback=True)  # fmt: skip
             error = f"{type(exc).__name__}: {exc}"[:500]
         with session_scope(self.engine) as session:
             finish_event(session, row_id=row_id, error=error)

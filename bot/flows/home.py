@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.models import Introduction, IntroStatus, utcnow
+from bot.outages import log_failure
 from bot.slack.client import call
 from bot.store.connectors import failing
 from bot.store.home import deals_of_ae, prospects_of
@@ -137,7 +138,7 @@ class HomeRefresh:
                 view = home_view(session, user_id=user_id, settings=self.settings)
             call("home", self.client.views_publish, user_id=user_id, view=view)
         except SlackStepError as exc:
-            log.warning("user=%s home not published: %s", user_id, exc)
+            log_failure(log, exc, "user=%s home not published: %s", user_id, exc)
             return False
         return True
 

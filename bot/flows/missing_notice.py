@@ -20,6 +20,7 @@ from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.flows import readiness
 from bot.models import Deal, utcnow
+from bot.outages import log_failure
 from bot.slack.client import call, find_posted, open_dm
 from bot.store.introductions import introduction_of
 from bot.store.readiness import claim_notice, notice_sent, notices_due, unclaim_notice
@@ -68,7 +69,7 @@ class MissingNotices:
                     metadata={"event_type": KIND, "event_payload": {"deal_id": deal_id}},
                 )  # fmt: skip
         except SlackStepError as exc:
-            log.warning("deal_id=%s AE not told what is missing: %s", deal_id, exc)
+            log_failure(log, exc, "deal_id=%s AE not told what is missing: %s", deal_id, exc)
             if not exc.permanent:
                 with session_scope(self.engine) as session:
                     unclaim_notice(session, deal_id=deal_id, claimed_at=claimed_at)

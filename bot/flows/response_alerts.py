@@ -20,6 +20,7 @@ from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.flows.home import HomeRefresh
 from bot.models import Introduction, ResponseClock, utcnow
+from bot.outages import log_failure
 from bot.slack.client import call, find_posted, open_dm, try_call
 from bot.store.responses import alert_sent, alerts_due, claim_alert, release_alert
 from bot.templating import phrase, render_internal
@@ -72,7 +73,8 @@ class ResponseAlerts:
         try:
             self._send_alert(person, clock, intro, level, now)
         except SlackStepError as exc:
-            log.warning("clock_id=%s %s alert failed, retrying later: %s", clock_id, level, exc)
+            log_failure(log, exc, "clock_id=%s %s alert failed, retrying later: %s",
+                        clock_id, level, exc)  # fmt: skip
             with session_scope(self.engine) as session:
                 release_alert(session, clock_id=clock_id, level=level, claimed=now)
             return 0

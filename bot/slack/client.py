@@ -8,6 +8,10 @@ which checks Slack's state before acting again (see `bot.flows.introduction`).
 Slack limits each method per workspace, so a `Retry-After` is shared: once one call of
 a method is told to wait, every thread using the client waits for that method too,
 instead of each earning its own 429.
+
+Every call's outcome is reported to the process's Slack outage (`bot.outages.SLACK`):
+no answer or a 5xx counts as a failure, any other answer as Slack being there, so a
+lost Slack is logged once when it goes and once when it is back, whoever was calling.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
 from bot.exceptions import SlackStepError
+from bot.outages import SLACK, slack_lost
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -157,7 +162,16 @@ class RateLimitedWebClient(WebClient):
 
     def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
         with self.limits.turn(api_method):
-            return super().api_call(api_method, **kwargs)
+            try:
+                response = super().api_call(api_method, **kwargs)
+            except (SlackClientError, OSError) as exc:
+                if slack_lost(exc):
+                    SLACK.failed(exc)
+                else:
+                    SLACK.answered()
+                raise
+        SLACK.answered()
+        return response
 
     def _request_for_pagination(self, api_url: str, req_args: dict[str, Any]) -> dict[str, Any]:
         """A next page of an iterated response (`pages`) waits for its method's hold too."""
@@ -165,8 +179,22 @@ class RateLimitedWebClient(WebClient):
             return super()._request_for_pagination(api_url, req_args)
 
 
+class SendFailureFilter(logging.Filter):
+    """Drops slack_sdk's own "Failed to send a request" line: the error is raised to our
+    code, which reports it to the Slack outage and logs it once (`bot.outages`); the
+    line made every refused call of a lost Slack one more ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to send a request to Slack API")
+
+
+SDK_LOG = logging.getLogger("slack_sdk.web.base_client")
+
+
 def make_client(settings: Settings, *, timeout: int = 30) -> WebClient:
     """A client for `SLACK_API_URL` that waits out 429s instead of failing."""
+    if not any(isinstance(f, SendFailureFilter) for f in SDK_LOG.filters):
+        SDK_LOG.addFilter(SendFailureFilter())
     limits = RateLimits()
     return RateLimitedWebClient(
         token=settings.slack_bot_token or None,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 
 from bot.exceptions import SlackStepError
+from bot.outages import log_failure
 from bot.slack.client import try_call
 from bot.text import mask_email
 
@@ -53,7 +54,7 @@ class UserDirectory:
                 ok_errors=frozenset({"users_not_found"}), email=key,
             )  # fmt: skip
         except SlackStepError as exc:
-            log.warning("owner=%s not looked up: %s", mask_email(key), exc.error)
+            log_failure(log, exc, "owner=%s not looked up: %s", mask_email(key), exc.error)
             return None
         user = None if isinstance(result, str) else result["user"]
         found = None

@@ -187,3 +187,39 @@ def test_calls_are_recorded_without_the_token(
     ]
     assert all(r.ok and r.status == 200 for r in records)
     assert records[0].at <= records[1].at
+
+
+def test_random_drops_after_the_effect_are_done_then_dropped() -> None:
+    with FakeSlack() as fake:
+        client = WebClient(token=fake.bot_token, base_url=fake.url, retry_handlers=[])
+        fake.random_faults(rate=1.0, seed=1, kinds=["drop_after"], methods=["conversations.create"])
+        with pytest.raises(CONNECTION_ERRORS):
+            client.conversations_create(name="care-a")
+
+        assert fake.channel_by_name("care-a") is not None, "done before the drop"
+        assert [c.fault for c in fake.calls_to("conversations.create")] == ["random:drop_after"]
+
+
+def test_a_stopped_fake_starts_again_on_the_same_port_with_its_state() -> None:
+    fake = FakeSlack().start()
+    client = WebClient(token=fake.bot_token, base_url=fake.url, retry_handlers=[])
+    client.conversations_create(name="care-a")
+    url = fake.url
+    fake.stop()
+    with pytest.raises(CONNECTION_ERRORS):
+        client.auth_test()
+
+    fake.start()
+    try:
+        assert fake.url == url
+        assert client.auth_test()["ok"] is True
+        assert fake.channel_by_name("care-a") is not None
+    finally:
+        fake.stop()
+
+
+def test_api_test_answers_without_a_token_and_echoes_an_error(fake: FakeSlack) -> None:
+    tokenless = WebClient(base_url=fake.url, retry_handlers=[])
+    assert tokenless.api_test()["ok"] is True
+    assert tokenless.api_test(foo="bar")["args"] == {"foo": "bar"}
+    assert error_of(tokenless.api_test, error="my_error") == "my_error"

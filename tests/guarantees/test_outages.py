@@ -12,8 +12,6 @@ import os
 import selectors
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -24,7 +22,7 @@ from sqlmodel import Session, select
 from bot.models import Introduction, IntroStatus
 from tests.conftest import PG_URL
 from tests.flows.test_crash_resume import queue_introduction, wait_for
-from tests.processes import free_port
+from tests.processes import free_port, logged_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL")]
 OUTAGE_SECONDS = float(os.environ.get("CARE_TEST_OUTAGE_SECONDS", "20"))
@@ -105,11 +103,7 @@ def test_a_database_outage_is_logged_once_and_work_resumes(settings, fake, engin
         "CAREINTRO_ENV_FILE": os.devnull,
         "LOG_LEVEL": "INFO",
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "bot", "worker"], env=env, stderr=subprocess.PIPE, text=True
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(worker.stderr), daemon=True).start()
+    worker, lines = logged_worker(env)
     try:
         wait_for(lambda: any("started" in line for line in lines))
         time.sleep(1)

@@ -1,4 +1,4 @@
-"""Who is who: auth.test, team.info, users.*, bots.info and usergroups.users.list."""
+"""Who is who: api.test, auth.test, team.info, users.*, bots.info and usergroups.users.list."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from bot.emulator.methods.common import paginate
 from bot.emulator.methods.registry import method
 from bot.emulator.rules import SlackError, as_bool
 from bot.emulator.state import PERMALINK_HOST, Workspace
+
+
+@method("api.test")
+def api_test(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """Slack's "is the Web API up" call: no token needed, the arguments echoed, and an
+    `error` argument answered as that error."""
+    if args.get("error"):
+        raise SlackError(str(args["error"]), args=dict(args))
+    return {"args": dict(args)} if args else {}
 
 
 @method("auth.test")

@@ -26,6 +26,7 @@ from bot.flows.introduction.lease import Heartbeat, Lease, LeaseLost
 from bot.flows.introduction.messages import brief_step, notify_ae_step, welcome_step
 from bot.flows.introduction.people import People, prepare_step
 from bot.models import STEPS, Introduction, IntroStatus, Step, utcnow
+from bot.outages import log_failure, quiet
 from bot.slack.client import send_dm
 from bot.store.introductions import (
     ERROR_LIMIT,
@@ -201,7 +202,8 @@ class IntroductionRunner:
 
     def _on_slack_error(self, intro_id: int, exc: SlackStepError) -> None:
         """A permanent error fails the introduction; a passing one tries it again later,
-        waiting longer each time, until MAX_ATTEMPTS."""
+        waiting longer each time, until MAX_ATTEMPTS. While Slack is lost (`bot.outages`)
+        a failure costs no attempt: a long outage must not fail what it only delayed."""
         reason = phrase("introduction.step_failed", step=exc.step, reason=slack_reason(exc.error))
         if exc.permanent:
             self._fail(intro_id, reason)
@@ -209,9 +211,9 @@ class IntroductionRunner:
         with self.context.session() as session:
             intro = session.get(Introduction, intro_id)
             assert intro is not None
-            attempts = intro.attempts + 1
+            attempts = intro.attempts + (0 if quiet(exc) else 1)
             if attempts < MAX_ATTEMPTS:
-                delay = timedelta(seconds=min(2**attempts, MAX_RETRY_DELAY_SECONDS))
+                delay = timedelta(seconds=min(2 ** max(1, attempts), MAX_RETRY_DELAY_SECONDS))
                 self.lease.release(
                     session,
                     intro_id,
@@ -224,7 +226,7 @@ class IntroductionRunner:
                 intro_id, phrase("introduction.gave_up", reason=reason, attempts=MAX_ATTEMPTS)
             )
         else:
-            log.warning("intro_id=%s transient failure, retrying: %s", intro_id, reason)
+            log_failure(log, exc, "intro_id=%s transient failure, retrying: %s", intro_id, reason)
 
     def _fail(self, intro_id: int, reason: str) -> None:
         """Tell the AE, then record the failure: once it shows as failed, they know."""
@@ -238,7 +240,8 @@ class IntroductionRunner:
             try:
                 send_dm("notify", self.client, person, text=message.text, blocks=message.blocks)
             except SlackStepError as exc:
-                log.error("intro_id=%s could not tell %s of the failure: %s", intro_id, person, exc)
+                log_failure(log, exc, "intro_id=%s could not tell %s of the failure: %s",
+                            intro_id, person, exc, level=logging.ERROR)  # fmt: skip
         with self.context.session() as session:
             self.lease.release(
                 session,

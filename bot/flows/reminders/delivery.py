@@ -24,6 +24,7 @@ from bot.flows.reminders.digest import build_digests
 from bot.flows.reminders.render import render_digest
 from bot.flows.reminders.schedule import PERSON_ERRORS, Scan, load_scan, lookup_timezones
 from bot.models import utcnow
+from bot.outages import log_failure
 from bot.slack.client import call, find_posted, open_dm
 from bot.store.people import cache_timezones
 from bot.store.reminders import claim_week, release_claim, settle_claim, take_over_claim
@@ -218,7 +219,7 @@ def _failed(engine: Engine, claim_id: int, reminder: Reminder, exc: SlackStepErr
         with session_scope(engine) as session:
             release_claim(session, claim_id=claim_id)
     else:
-        log.warning("reminder %s interrupted (%s); taken over when stale", who, exc.error)
+        log_failure(log, exc, "reminder %s interrupted (%s); taken over when stale", who, exc.error)
 
 
 @dataclass
