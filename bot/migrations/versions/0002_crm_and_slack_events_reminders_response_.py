@@ -18,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    """Long by nature: one statement per table or column, read best whole, top to bottom."""
     op.create_table(
         "crmevent",
         sa.Column("id", sa.Integer(), nullable=False),

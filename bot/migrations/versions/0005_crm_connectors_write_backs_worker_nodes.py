@@ -22,6 +22,7 @@ DEAL_TEXT = ("source", 16), ("stage_id", 100), ("pipeline", 100), ("stage_status
 
 
 def upgrade() -> None:
+    """Long by nature: one statement per table or column, read best whole, top to bottom."""
     op.create_table(
         "connector",
         sa.Column("name", String(length=32), nullable=False),
