@@ -24,7 +24,7 @@ BURST_WINDOW_SECONDS = 10.0
 SEARCH_MAX = 5
 SEARCH_WINDOW_SECONDS = 1.0
 PAD = 1.05  # a window 5% wider than HubSpot's: sends and arrivals differ by jitter
-JITTER_SECONDS = 0.05  # and 50 ms more, in real time: a busy host delays some sends
+JITTER_SECONDS = 0.1  # and 100 ms more, in real time: a busy host delays some sends
 
 
 class _Window:
