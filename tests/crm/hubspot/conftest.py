@@ -8,7 +8,6 @@ calls is paced in about 1.5 s instead of 15 and Retry-After waits are a tenth.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine
@@ -16,18 +15,10 @@ from sqlalchemy import Engine
 from bot.crm.hubspot import HubSpotConnector
 from bot.emulator.hubspot import FakeHubSpot
 from bot.emulator.hubspot.shapes import CUSTOM_PIPELINE_ID
+from tests.hubspot_seed import Seeded, seed_acme
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 SCALE = 10.0
-
-
-@dataclass
-class Seeded:
-    owner: str
-    company: str
-    contact: str
-    contact_no_email: str
-    deal: str
 
 
 @pytest.fixture
@@ -43,18 +34,6 @@ def connector(hub: FakeHubSpot, engine: Engine) -> HubSpotConnector:
 
 @pytest.fixture
 def seeded(hub: FakeHubSpot) -> Seeded:
-    owner = hub.add_owner("Alex@Ours.example", "Alex", "Account")
-    company = hub.add_company("Acme Corp", domain="acme.example")
-    contact = hub.add_contact("cto@acme.example", "Cara", "Cole")
-    nameless = hub.add_contact(None, "Nora", "Noemail")
-    deal = hub.add_deal(
-        "Acme Corp - platform",
-        stage="137498562",
-        pipeline=CUSTOM_PIPELINE_ID,
-        amount=48000,
-        closedate="2025-09-30T00:00:00Z",
-        owner_id=owner,
-        company_ids=[company],
-        contact_ids=[contact, nameless],
-    )
-    return Seeded(owner, company, contact, nameless, deal)
+    """The owner's email as a person types it: the connector normalises it."""
+    return seed_acme(hub, owner_email="Alex@Ours.example", stage="137498562",
+                     pipeline=CUSTOM_PIPELINE_ID)  # fmt: skip

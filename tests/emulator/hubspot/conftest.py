@@ -18,17 +18,9 @@ import pytest
 from urllib3.util.retry import Retry
 
 from bot.emulator.hubspot import FakeHubSpot
+from tests.hubspot_seed import Seeded, seed_acme
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
-
-
-@dataclass
-class Seeded:
-    owner: str
-    company: str
-    contact: str
-    contact_no_email: str
-    deal: str
 
 
 @dataclass
@@ -46,19 +38,7 @@ def hub() -> Iterator[FakeHubSpot]:
 
 @pytest.fixture
 def seeded(hub: FakeHubSpot) -> Seeded:
-    owner = hub.add_owner("alex@ours.example", "Alex", "Account")
-    company = hub.add_company("Acme Corp", domain="acme.example")
-    contact = hub.add_contact("cto@acme.example", "Cara", "Cole")
-    nameless = hub.add_contact(None, "Nora", "Noemail")
-    deal = hub.add_deal(
-        "Acme Corp - platform",
-        amount=48000,
-        closedate="2025-09-30T00:00:00Z",
-        owner_id=owner,
-        company_ids=[company],
-        contact_ids=[contact, nameless],
-    )
-    return Seeded(owner, company, contact, nameless, deal)
+    return seed_acme(hub)
 
 
 @pytest.fixture
