@@ -130,9 +130,12 @@ class FakeSlack(FaultScripting, ServedFake):
         is_bot: bool = False,
         deleted: bool = False,
         team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> str:
         """Add (or replace) a user; `name` defaults to the lower-cased id, email to
-        `<name>@<workspace>.example` for humans of this workspace."""
+        `<name>@<workspace>.example` for humans of this workspace. A user of another team
+        has no email unless given one (Slack hides it unless they share it);
+        `enterprise_id` puts them in an Enterprise Grid org (ours by default for our own)."""
         with self._ws.lock:
             if email is None and not is_bot and team_id in (None, self._ws.team_id):
                 email = f"{name or user_id.lower()}@{self._ws.domain}.example"
@@ -147,8 +150,17 @@ class FakeSlack(FaultScripting, ServedFake):
                 is_bot=is_bot,
                 deleted=deleted,
                 team_id=team_id,
+                enterprise_id=enterprise_id,
             )
         return user_id
+
+    def set_enterprise(self, enterprise_id: str, name: str = "Ours Group") -> None:
+        """Make our workspace part of an Enterprise Grid org (auth.test, users.info say so)."""
+        with self._ws.lock:
+            self._ws.enterprise_id, self._ws.enterprise_name = enterprise_id, name
+            for user in self._ws.users.values():
+                if user.team_id == self._ws.team_id:
+                    user.enterprise_id = enterprise_id
 
     def add_channel(
         self,
