@@ -129,6 +129,7 @@ class Workspace:
         self.slack_connect_error = "not_paid"
         self._counter = itertools.count(1)
         self._last_ts_us = 0
+        self.clock_offset_us = 0  # FakeSlack.set_clock: Slack's time, not the machine's
         self.add_user(
             bot_user_id, name=bot_name, real_name=bot_name, email=None, is_bot=True, bot_id=bot_id
         )
@@ -141,7 +142,7 @@ class Workspace:
 
     def new_ts(self) -> str:
         """Message timestamps: wall-clock based, strictly increasing, `1700000000.000100`."""
-        now_us = time.time_ns() // 1000
+        now_us = time.time_ns() // 1000 + self.clock_offset_us
         self._last_ts_us = max(now_us, self._last_ts_us + 1)
         seconds, micros = divmod(self._last_ts_us, 1_000_000)
         return f"{seconds}.{micros:06d}"
