@@ -1,6 +1,7 @@
 """What people do in Slack that the bot hears of by the Events API: post in a channel,
-open the app's Home tab. Each returns the event and its `event_callback` envelope as
-Slack would send it to the app (the caller signs and posts it).
+open the app's Home tab. Each returns the `event_callback` envelope Slack would send the
+app (the caller signs and posts it). `PeopleDo` is FakeSlack's side of it, with Slack's
+clock (`set_clock`) and an Enterprise Grid org (`set_enterprise`).
 
 Shapes from Slack's Events API docs and bolt-python's Slack Connect fixtures: in a
 shared channel the envelope's `team_id` is the writer's organisation and the installed
