@@ -199,3 +199,27 @@ def test_users_info_marks_outside_people_as_slack_does(fake) -> None:
     assert sister["enterprise_user"]["enterprise_id"] == "E_OURS" and "is_stranger" not in sister
     assert client.auth_test()["enterprise_id"] == "E_OURS"
     assert client.users_info(user="U_ENG")["user"]["enterprise_user"]["teams"] == [TEAM]
+
+
+def test_a_colleague_of_another_workspace_of_our_grid_org_answers_for_us(bot, fake) -> None:
+    """Enterprise Grid: users.info's `enterprise_user` says they are ours, whatever the
+    workspace; their reply stops the clock instead of starting one."""
+    fake.set_enterprise("E_OURS")
+    fake.add_user("U_SISTER", name="sis", team_id="T_SISTER", enterprise_id="E_OURS")
+    channel = introduce(bot)
+    accept(bot, fake)
+
+    def grid(event: dict[str, Any], envelope_team: str) -> dict[str, Any]:
+        body = event_body(event) | {"team_id": envelope_team, "enterprise_id": "E_OURS"}
+        body["authorizations"][0]["enterprise_id"] = "E_OURS"
+        return body
+
+    ts = "1772442000.000100"
+    sister = our_message(channel, later(ts, 60), user="U_SISTER")
+    sister |= {"team": "T_SISTER", "user_team": "T_SISTER", "source_team": "T_SISTER"}
+    for body in (grid(prospect_message(channel, ts), EXT_TEAM), grid(sister, "T_SISTER")):
+        assert send_event(bot, body) == 200
+        [row] = wait_applied(bot, body["event_id"])
+        assert row.error is None, row.error
+    [clock] = clocks(bot)
+    assert clock.asker_user_id == "U_EXT1" and clock.answered_by == "U_SISTER"
