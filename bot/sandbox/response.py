@@ -30,6 +30,7 @@ from bot.sandbox.show import show
 from bot.slack.requests import post, signed_headers
 from bot.store.contacts import contacts_of
 from bot.store.responses import clocks_of
+from bot.store.slack_events import event_applied
 from bot.templating import terminal_phrase as say
 
 T = TypeVar("T")
@@ -53,7 +54,6 @@ class ResponseStory:
     settings: Settings
     names: dict[str, str]
     timeout: float
-    _homes_before: int = 0  # the engineer's Homes published before the question
 
     @property
     def channel(self) -> Channel:
@@ -93,7 +93,6 @@ class ResponseStory:
 
     def ask(self) -> str | None:
         """The prospect asks in the channel; the clock starts on Slack's (compressed) ts."""
-        self._homes_before = self.publishes(self.intro.engineer_user_id or "")
         asked = self.fake.post_as(PROSPECT[0], self.channel.id, QUESTION)
         status = self.send(asked)
         print(say("cli.sandbox.watch.asked", name=PROSPECT[2], channel=self.channel.name,
@@ -107,10 +106,10 @@ class ResponseStory:
         return None
 
     def alerted(self, engineer: str) -> str | None:
-        """The engineer's DM, and their Home as the bot published it while the question waits."""
+        """The engineer's DM, and their Home as the bot published it when the clock started
+        (the question's event is applied: `send` waited)."""
         alert = _until(lambda: self._alert(engineer), self.timeout)
-        published = _until(lambda: self.publishes(engineer) > self._homes_before, self.timeout)
-        if alert is None or not published:
+        if alert is None:
             return "alerted"
         print("\n" + say("cli.sandbox.dm_heading", who=say("cli.sandbox.engineer")))
         print(show(alert, self.names) + "\n")
@@ -140,10 +139,17 @@ class ResponseStory:
         return True
 
     def send(self, body: dict[str, Any]) -> int:
-        """Post an event callback signed as Slack signs it; the HTTP status."""
+        """Post an event callback signed as Slack signs it and wait for the worker to have
+        applied it (its Homes published too); the HTTP status."""
         raw = json.dumps(body)
         headers = signed_headers(self.secret, raw, content_type="application/json")
-        return post(self.url, raw, headers)[0]
+        status = post(self.url, raw, headers)[0]
+        _until(lambda: self._applied(body["event_id"]), self.timeout)
+        return status
+
+    def _applied(self, event_id: str) -> bool:
+        with session_scope(self.engine) as session:
+            return event_applied(session, event_id=event_id)
 
     def publishes(self, user_id: str) -> int:
         """How many Homes of this person Slack took."""
