@@ -13,13 +13,14 @@ from bot.emulator.faults import FaultPlan
 from bot.emulator.limits import RateLimiter
 from bot.emulator.methods import HANDLERS
 from bot.emulator.methods.connect import accept_invite
+from bot.emulator.people_do import PeopleDo
 from bot.emulator.scripting import FaultScripting
 from bot.emulator.server import EmulatorHTTPServer
 from bot.emulator.serving import ServedFake
 from bot.emulator.state import Channel, User, Workspace
 
 
-class FakeSlack(FaultScripting, ServedFake):
+class FakeSlack(FaultScripting, PeopleDo, ServedFake):
     """A Slack Web API stand-in on 127.0.0.1 for `WebClient(base_url=fake.url)`.
 
     Inspection properties return deep copies taken under the workspace lock, so they
@@ -130,9 +131,11 @@ class FakeSlack(FaultScripting, ServedFake):
         is_bot: bool = False,
         deleted: bool = False,
         team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> str:
         """Add (or replace) a user; `name` defaults to the lower-cased id, email to
-        `<name>@<workspace>.example` for humans of this workspace."""
+        `<name>@<workspace>.example` for our humans (another team's: none unless given, as
+        Slack hides it); `enterprise_id`: their Grid org (ours, for our own people)."""
         with self._ws.lock:
             if email is None and not is_bot and team_id in (None, self._ws.team_id):
                 email = f"{name or user_id.lower()}@{self._ws.domain}.example"
@@ -147,6 +150,7 @@ class FakeSlack(FaultScripting, ServedFake):
                 is_bot=is_bot,
                 deleted=deleted,
                 team_id=team_id,
+                enterprise_id=enterprise_id,
             )
         return user_id
 

@@ -51,7 +51,34 @@ def user_json(ws: Workspace, user: User) -> dict[str, Any]:
         "is_app_user": False,
         "is_email_confirmed": bool(user.email),
         "updated": 1700000000,
+        **_foreign_fields(ws, user),
     }
+
+
+def _foreign_fields(ws: Workspace, user: User) -> dict[str, Any]:
+    """What Slack adds for Grid and Slack Connect users: `enterprise_user` for a member of
+    an org, and `is_stranger` for anyone of another organisation, true when no shared
+    channel the bot is in holds them (Slack's user object docs)."""
+    fields: dict[str, Any] = {}
+    if user.enterprise_id:
+        ours = user.enterprise_id == ws.enterprise_id
+        fields["enterprise_user"] = {
+            "id": user.id,
+            "enterprise_id": user.enterprise_id,
+            "enterprise_name": ws.enterprise_name if ours else f"{user.enterprise_id} Group",
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "teams": [user.team_id],
+        }
+    foreign = user.team_id != ws.team_id and not (
+        ws.enterprise_id and user.enterprise_id == ws.enterprise_id
+    )
+    if foreign:
+        fields["is_stranger"] = not any(
+            user.id in c.members and ws.bot_user_id in c.members for c in ws.channels.values()
+        )
+    return fields
 
 
 def channel_json(ws: Workspace, channel: Channel, *, num_members: bool = False) -> dict[str, Any]:

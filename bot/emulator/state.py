@@ -35,6 +35,7 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     bot_id: str | None = None
+    enterprise_id: str = ""  # the Enterprise Grid org of the user's workspace, if any
 
 
 @dataclass
@@ -114,6 +115,8 @@ class Workspace:
         self.channels: dict[str, Channel] = {}
         self.invites: list[SharedInvite] = []
         self.external_teams: dict[str, str] = {}
+        self.enterprise_id = ""  # set when our workspace is part of an Enterprise Grid org
+        self.enterprise_name = ""
         self.usergroups: dict[str, list[str]] = {}
         self.ephemeral: list[dict[str, Any]] = []
         self.scheduled: list[dict[str, Any]] = []
@@ -126,6 +129,7 @@ class Workspace:
         self.slack_connect_error = "not_paid"
         self._counter = itertools.count(1)
         self._last_ts_us = 0
+        self.clock_offset_us = 0  # FakeSlack.set_clock: Slack's time, not the machine's
         self.add_user(
             bot_user_id, name=bot_name, real_name=bot_name, email=None, is_bot=True, bot_id=bot_id
         )
@@ -138,7 +142,7 @@ class Workspace:
 
     def new_ts(self) -> str:
         """Message timestamps: wall-clock based, strictly increasing, `1700000000.000100`."""
-        now_us = time.time_ns() // 1000
+        now_us = time.time_ns() // 1000 + self.clock_offset_us
         self._last_ts_us = max(now_us, self._last_ts_us + 1)
         seconds, micros = divmod(self._last_ts_us, 1_000_000)
         return f"{seconds}.{micros:06d}"
@@ -159,6 +163,7 @@ class Workspace:
         deleted: bool = False,
         team_id: str | None = None,
         bot_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> User:
         name = name or user_id.lower()
         user = User(
@@ -173,9 +178,14 @@ class Workspace:
             is_bot=is_bot,
             deleted=deleted,
             bot_id=bot_id,
+            enterprise_id=enterprise_id if enterprise_id is not None else self._org_of(team_id),
         )
         self.users[user_id] = user
         return user
+
+    def _org_of(self, team_id: str | None) -> str:
+        """Our own people share our Grid org; an outside team's org is the caller's to say."""
+        return self.enterprise_id if team_id in (None, self.team_id) else ""
 
     def user_by_email(self, email: str) -> User | None:
         wanted = email.strip().lower()

@@ -60,14 +60,6 @@ def record(session: Session, *, body: dict[str, Any]) -> bool:
     )
 
 
-def our_team(body: dict[str, Any]) -> str:
-    """Our workspace: the event callback's own team (or its first authorization)."""
-    team = body.get("team_id")
-    if not team:
-        team = next((a.get("team_id") for a in body.get("authorizations") or []), "")
-    return str(team or "")
-
-
 @dataclass
 class EventProcessor:
     """Applies stored events in arrival order: a periodic worker task.
@@ -119,7 +111,7 @@ class EventProcessor:
     def _handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "message":
-            self.watch.on_message(event, our_team=our_team(body))
+            self.watch.on_message(event, body=body)
         elif kind == "shared_channel_invite_accepted":
             self.invite_accepted(event)
         elif kind == "app_home_opened" and event.get("tab", "home") == "home":

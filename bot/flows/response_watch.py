@@ -20,9 +20,17 @@ from sqlmodel import Session
 
 from bot.db import session_scope
 from bot.flows.home import HomeRefresh, percentile
-from bot.flows.message_sides import Side, classify, event_team, ts_time, valid_ts
+from bot.flows.message_sides import (
+    OurSide,
+    Side,
+    classify,
+    installation,
+    is_person_turn,
+    ts_time,
+    valid_ts,
+)
 from bot.models import Introduction, ResponseClock, utcnow
-from bot.slack.client import try_call
+from bot.slack.client import call, try_call
 from bot.store import responses
 from bot.store.contacts import contacts_of
 from bot.store.slack_events import introduction_in_channel
@@ -70,9 +78,13 @@ class ResponseWatch:
     client: WebClient
     homes: HomeRefresh
     _users: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    _installed: OurSide | None = None  # auth.test's answer, asked once per process
 
-    def on_message(self, event: dict[str, Any], *, our_team: str) -> Side | None:
-        """Start or stop a clock; returns the side, or None outside care channels."""
+    def on_message(self, event: dict[str, Any], *, body: dict[str, Any]) -> Side | None:
+        """Start or stop a clock; returns the side, or None outside care channels.
+
+        `body` is the whole event callback: its `authorizations` say which workspace is
+        ours (SPEC "Response watch"); without them, `auth.test` does."""
         channel, ts = event.get("channel") or "", event.get("ts") or ""
         if not channel or not valid_ts(ts):
             return None
@@ -83,9 +95,9 @@ class ResponseWatch:
             contacts = contacts_of(session, deal_id=intro.deal_id)
             emails = frozenset(c.email.lower() for c in contacts if c.email)
         user_id = event.get("user") or ""
-        needs_lookup = user_id and not event.get("bot_id") and (emails or not event_team(event))
-        user = self._user(user_id) if needs_lookup else None
-        side = classify(event, our_team=our_team, user=user, contact_emails=emails)
+        user = self._user(user_id) if is_person_turn(event) else None
+        ours = installation(body) or self.installed()
+        side = classify(event, ours=ours, user=user, contact_emails=emails)
         log.info("channel=%s ts=%s side=%s", channel, ts, side)
         changed = False
         if side == Side.PROSPECT:
@@ -131,6 +143,13 @@ class ResponseWatch:
         if stopped:
             log.info("channel=%s %s clock(s) answered by %s", channel, stopped, user_id)
         return bool(stopped)
+
+    def installed(self) -> OurSide:
+        """The bot's own workspace by `auth.test`, for envelopes without `authorizations`."""
+        if self._installed is None:
+            auth = call("watch", self.client.auth_test)
+            self._installed = OurSide(str(auth["team_id"]), str(auth.get("enterprise_id") or ""))
+        return self._installed
 
     def _user(self, user_id: str) -> dict[str, Any] | None:
         if user_id not in self._users:

@@ -4,7 +4,10 @@ CRM needed.
 It starts the Slack emulator and the HubSpot fake, the real HTTP app and the worker on
 127.0.0.1 (`HUBSPOT_ACCESS_TOKEN`/`HUBSPOT_API_URL` pointed at the fake), sends the
 signed slash commands an AE would type, waits for the introduction, and prints what
-the prospect, the engineer and the AE each see. Then the HubSpot path
+the prospect, the engineer and the AE each see; then the prospect accepts, asks a
+question, the engineer is alerted and answers, and each person's Home tab is shown
+(`bot.sandbox.response`: Slack's clock compressed, the bot's promise its default). Then
+the HubSpot path
 (`bot.sandbox.hubspot`): a deal reaches Contract Sent in the fake, HubSpot's signed
 webhook arrives, the introduction is built from what HubSpot says and the note appears
 on the deal.
@@ -26,6 +29,7 @@ from bot.plain_text import mrkdwn_to_text
 from bot.preview import sample_deal_fields
 from bot.runtime import HttpServer, build_runtime
 from bot.sandbox.hubspot import HUBSPOT_PEOPLE, hubspot_story, seed_hubspot
+from bot.sandbox.response import ADMIN, COMPRESSED, ResponseStory
 from bot.sandbox.show import show_introduction, wait_for_introduction
 from bot.slack.requests import post, signed_headers, slash_command_body
 from bot.store.deals import upsert_deal
@@ -37,10 +41,11 @@ PEOPLE = [
     ("U0AE", "alex", "Alex Account", "alex@ours.example", "Account Executive"),
     ("U0ENG", "erin", "Erin Engineer", "erin@ours.example", "Senior Support Engineer"),
     ("U0BACKUP", "sam", "Sam Backup", "sam@ours.example", "Support Engineer"),
+    ADMIN,
 ]
-COMMANDS = [
-    "team add <@U0ENG|erin> backup <@U0BACKUP|sam>",
-    "now D-1001 Acme Corp <@U0ENG|erin> cto@acme.example ops@acme.example",
+COMMANDS = [  # who types what: the roster is CARE_ADMINS' to change
+    (ADMIN[0], "team add <@U0ENG|erin> backup <@U0BACKUP|sam>"),
+    ("U0AE", "now D-1001 Acme Corp <@U0ENG|erin> cto@acme.example ops@acme.example"),
 ]
 
 
@@ -63,18 +68,9 @@ def run_sandbox(*, timeout: float = 30) -> int:
                 title=title,
                 tz="Europe/Berlin",
             )
+        fake.set_clock(-COMPRESSED.total_seconds())  # before anything is posted
         hubspot_deal = seed_hubspot(hub)  # before the connector starts: not news to it
-        settings = Settings(
-            slack_bot_token=TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=fake.url,
-            database_url=f"sqlite:///{Path(tmp) / 'careintro.db'}",
-            poll_seconds=0.2,
-            hubspot_access_token=hub.token,
-            hubspot_api_url=hub.url,
-            hubspot_client_secret=hub.client_secret,
-            auto_watch=True,
-        )
+        settings = sandbox_settings(fake, hub, Path(tmp))
         runtime = build_runtime(settings, with_worker=True)
         assert runtime.worker is not None
         runtime.worker.start()
@@ -82,7 +78,7 @@ def run_sandbox(*, timeout: float = 30) -> int:
         server.start()
         base = f"http://127.0.0.1:{server.port}"
         try:
-            code = _story(fake, runtime.engine, f"{base}/slack/events", timeout)
+            code = _story(fake, runtime.engine, f"{base}/slack/events", settings, timeout)
             if code == 0:
                 code = hubspot_story(fake, hub, runtime.engine, base, hubspot_deal, timeout)
             return code
@@ -92,13 +88,30 @@ def run_sandbox(*, timeout: float = 30) -> int:
             runtime.engine.dispose()
 
 
+def sandbox_settings(fake: FakeSlack, hub: FakeHubSpot, tmp: Path) -> Settings:
+    """The bot's settings against the fakes: everything else (CARE_RESPONSE_MINUTES too)
+    is what a real installation gets by default."""
+    return Settings(
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.url,
+        database_url=f"sqlite:///{tmp / 'careintro.db'}",
+        poll_seconds=0.2,
+        hubspot_access_token=hub.token,
+        hubspot_api_url=hub.url,
+        hubspot_client_secret=hub.client_secret,
+        auto_watch=True,
+        admins=frozenset({ADMIN[0]}),
+    )
+
+
 def _seed_crm_deal(engine: Any) -> None:
     """The deal as a CRM would have recorded it: internal facts the prospect never sees."""
     with session_scope(engine) as session:
         upsert_deal(session, **sample_deal_fields())
 
 
-def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
+def _story(fake: FakeSlack, engine: Any, url: str, settings: Settings, timeout: float) -> int:
     names = {uid: real for uid, _, real, _, _ in PEOPLE} | {"U0BOT": "CareIntro (bot)"}
     print(say("cli.sandbox.intro") + "\n")
     _seed_crm_deal(engine)
@@ -107,10 +120,10 @@ def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
               amount=f"{fields['amount']:,}", stage=fields["stage_label"],
               owner=fields["owner_email"]) + "\n")  # fmt: skip
     print(say("cli.sandbox.ae_types"))
-    for text in COMMANDS:
-        body = slash_command_body(text, user_id="U0AE")
+    for user_id, text in COMMANDS:
+        body = slash_command_body(text, user_id=user_id)
         status, answer = post(url, body, signed_headers(SECRET, body))
-        print(say("cli.sandbox.typed", text=mrkdwn_to_text(text, names)))
+        print(say("cli.sandbox.typed", who=names[user_id], text=mrkdwn_to_text(text, names)))
         print(
             say(
                 "cli.sandbox.answer",
@@ -124,7 +137,7 @@ def _story(fake: FakeSlack, engine: Any, url: str, timeout: float) -> int:
         return 1
     show_introduction(fake, engine, intro, names, who={"U0ENG": "cli.sandbox.engineer",
                                                         "U0AE": "cli.sandbox.ae"})  # fmt: skip
-    return 0
+    return ResponseStory(fake, engine, url, SECRET, intro, settings, names, timeout).run()
 
 
 def _answer_text(raw: str) -> str:

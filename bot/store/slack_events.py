@@ -62,6 +62,12 @@ def finish_event(session: Session, *, row_id: int, error: str | None) -> None:
     update_row(session, SlackEvent, row_id, error=error, lease_owner=None)
 
 
+def event_applied(session: Session, *, event_id: str) -> bool:
+    """The event is stored and applied (well or not): what waits on its effects looks here."""
+    row = session.exec(select(SlackEvent).where(SlackEvent.event_id == event_id)).first()
+    return row is not None and row.processed_at is not None and row.error != PROCESSING
+
+
 def introduction_in_channel(session: Session, *, channel_id: str) -> Introduction | None:
     """The introduction whose care channel an event happened in."""
     return session.exec(select(Introduction).where(Introduction.channel_id == channel_id)).first()

@@ -11,7 +11,7 @@ import time_machine
 from slack_sdk import WebClient
 from sqlmodel import Session, select
 
-from bot.flows.message_sides import Side, classify
+from bot.flows.message_sides import OurSide, Side, classify
 from bot.models import Introduction, ResponseClock
 from tests.conftest import TEAM, TOKEN, RunningBot, start_bot, stop_bot
 from tests.flows.test_events import (
@@ -181,7 +181,7 @@ def test_a_listed_contact_on_our_workspace_counts_as_the_prospect(bot, fake):
     ],
 )
 def test_classify(event, side):
-    assert classify(event, our_team=TEAM, user=None, contact_emails=frozenset()) == side
+    assert classify(event, ours=OurSide(TEAM), user=None, contact_emails=frozenset()) == side
 
 
 def test_restart_between_29_and_31_minutes_dms_the_engineer_exactly_once(settings, fake):
