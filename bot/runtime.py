@@ -29,6 +29,7 @@ class Runtime:
     worker: Worker | None
     bolt: App
     services: Services
+    socket_mode: bool = False  # Slack's requests come over Socket Mode, not /slack/events
 
 
 def build_runtime(
@@ -51,7 +52,8 @@ def build_runtime(
         engine=engine, settings=settings, hand_off=worker.wake if worker else lambda: None
     )
     bolt = build_app(services, client=client, socket_mode=socket_mode)
-    return Runtime(settings=settings, engine=engine, worker=worker, bolt=bolt, services=services)
+    return Runtime(settings=settings, engine=engine, worker=worker, bolt=bolt, services=services,
+                   socket_mode=socket_mode)  # fmt: skip
 
 
 class HttpServer:
@@ -65,9 +67,8 @@ class HttpServer:
         port: int = 3000,
         threads: int = 8,
     ) -> None:
-        web = create_web_app(
-            runtime.bolt, runtime.engine, runtime.settings, runtime.services.hand_off
-        )
+        web = create_web_app(runtime.bolt, runtime.engine, runtime.settings,
+                             runtime.services.hand_off, slack_events=not runtime.socket_mode)  # fmt: skip
         self.server = create_server(web, host=host, port=port, threads=threads, ident="careintro")
         self.port: int = self.server.effective_port  # type: ignore[union-attr]
         self._thread: threading.Thread | None = None
