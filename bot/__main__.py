@@ -162,7 +162,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     starts, so that a failed start leaves nothing half-running. In Socket Mode the HTTP
     server still answers /healthz and the CRM webhooks."""
     from bot.cli.checks import check_database, check_slack_token, open_socket_mode, port_error
-    from bot.runtime import HttpServer, build_runtime
+    from bot.runtime import SOCKET_CLOSE_SECONDS, HttpServer, build_runtime, close_within
     from bot.worker import STOP_GRACE_SECONDS, stop_on_signals
 
     settings.require("socket" if args.socket else "http")
@@ -188,10 +188,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         """SIGTERM: introductions are handed back between steps; SystemExit then ends
         waitress's loop (or Socket Mode's wait), which gives the requests under way up
         to 5 s, and the process."""
+        if socket is not None:
+            close_within(socket.close, SOCKET_CLOSE_SECONDS)  # no new envelopes acked
         if worker:
             worker.stop(timeout=STOP_GRACE_SECONDS)
         if socket is not None:
-            socket.close()
             server.stop()
         raise SystemExit(0)
 

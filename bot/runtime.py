@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -20,6 +21,7 @@ from bot.web import create_web_app
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
+SOCKET_CLOSE_SECONDS = 5.0
 
 
 @dataclass
@@ -67,8 +69,13 @@ class HttpServer:
         port: int = 3000,
         threads: int = 8,
     ) -> None:
-        web = create_web_app(runtime.bolt, runtime.engine, runtime.settings,
-                             runtime.services.hand_off, slack_events=not runtime.socket_mode)  # fmt: skip
+        web = create_web_app(
+            runtime.bolt,
+            runtime.engine,
+            runtime.settings,
+            runtime.services.hand_off,
+            slack_events=not runtime.socket_mode,
+        )
         self.server = create_server(web, host=host, port=port, threads=threads, ident="careintro")
         self.port: int = self.server.effective_port  # type: ignore[union-attr]
         self._thread: threading.Thread | None = None
@@ -92,3 +99,14 @@ class HttpServer:
     def stop(self) -> None:
         self._stopping = True
         self.server.close()
+
+
+def close_within(close: Callable[[], None], seconds: float) -> None:
+    """Run `close` for at most `seconds`. slack_sdk's Socket Mode `close()` waits for the
+    lock its receiving thread keeps taking, and joins threads with no timeout: a SIGTERM
+    must not wait on that (the process exits anyway; the socket dies with it)."""
+    closing = threading.Thread(target=close, name="careintro-socket-close", daemon=True)
+    closing.start()
+    closing.join(seconds)
+    if closing.is_alive():
+        log.warning("Socket Mode did not close within %s s; exiting without it", seconds)

@@ -52,8 +52,8 @@ def _raw_path(req: Request) -> str:
     return raw.rstrip("?") if raw.startswith("/") else req.full_path.rstrip("?")
 
 
-def create_web_app(bolt_app: App, engine: Engine, settings: Settings,
-                   hand_off: Callable[[], None], *, slack_events: bool = True) -> Flask:  # fmt: skip
+def create_web_app(bolt_app: App, engine: Engine, settings: Settings, hand_off: Callable[[], None],
+                   *, slack_events: bool = True) -> Flask:  # fmt: skip
     """`slack_events=False` (Socket Mode): no /slack/events at all, so a 404. That app
     checks no signatures, since Slack's requests come over the socket."""
     web = Flask("careintro")

@@ -169,7 +169,6 @@ def test_a_refresh_reconnects_and_the_next_envelope_is_handled(socket_bot, fake)
 
 def test_sigterm_stops_the_socket_and_the_http_server(socket_bot, fake):
     socket_bot.process.send_signal(signal.SIGTERM)
-    assert socket_bot.process.wait(timeout=30) == 0
+    assert socket_bot.process.wait(timeout=45) == 0  # worker grace 25 s, socket 5 s at most
     wait_for(lambda: fake.socket_connected == 0)
     assert "Traceback" not in socket_bot.log.read_text()
-

@@ -15,9 +15,9 @@ from bot.emulator.methods import HANDLERS
 from bot.emulator.methods.connect import accept_invite
 from bot.emulator.scripting import FaultScripting
 from bot.emulator.server import EmulatorHTTPServer
+from bot.emulator.serving import ServedFake
 from bot.emulator.socket_mode import SocketModeServer
 from bot.emulator.socket_scripting import SocketScripting
-from bot.emulator.serving import ServedFake
 from bot.emulator.state import Channel, User, Workspace
 
 

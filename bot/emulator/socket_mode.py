@@ -132,8 +132,11 @@ class SocketModeServer:
             hello = {
                 "type": "hello",
                 "num_connections": len(self._links) + 1,
-                "debug_info": {"host": HOST, "build_number": 1,
-                               "approximate_connection_time": 18060},  # fmt: skip
+                "debug_info": {
+                    "host": HOST,
+                    "build_number": 1,
+                    "approximate_connection_time": 18060,
+                },
                 "connection_info": {"app_id": self.app_id},
             }
         try:

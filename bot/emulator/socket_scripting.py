@@ -98,8 +98,13 @@ class SocketScripting:
                 "event_id": f"Ev{int(now)}{next(_event_ids):06d}",
                 "event_time": int(now),
                 "authorizations": [
-                    {"enterprise_id": None, "team_id": ws.team_id, "user_id": ws.bot_user_id,
-                     "is_bot": True, "is_enterprise_install": False}  # fmt: skip
+                    {
+                        "enterprise_id": None,
+                        "team_id": ws.team_id,
+                        "user_id": ws.bot_user_id,
+                        "is_bot": True,
+                        "is_enterprise_install": False,
+                    }
                 ],
                 "is_ext_shared_channel": False,
                 "event_context": f"4-{event.get('type', '')}-{ws.team_id}-{uuid.uuid4().hex[:8]}",
