@@ -185,9 +185,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         worker.start()
 
     def stop() -> None:
-        """SIGTERM: introductions are handed back between steps; SystemExit then ends
-        waitress's loop (or Socket Mode's wait), which gives the requests under way up
-        to 5 s, and the process."""
+        """SIGTERM: Socket Mode closes first (no envelope is acked after), introductions
+        are handed back between steps; SystemExit then ends Socket Mode's wait, or
+        waitress's loop, which gives the requests under way up to 5 s, and the process."""
         if socket is not None:
             close_within(socket.close, SOCKET_CLOSE_SECONDS)  # no new envelopes acked
         if worker:
