@@ -172,3 +172,14 @@ def test_sigterm_stops_the_socket_and_the_http_server(socket_bot, fake):
     assert socket_bot.process.wait(timeout=45) == 0  # worker grace 25 s, socket 5 s at most
     wait_for(lambda: fake.socket_connected == 0)
     assert "Traceback" not in socket_bot.log.read_text()
+
+
+def test_slack_going_away_and_back_the_app_reconnects(socket_bot, fake):
+    """slack-sdk's client looks at its connection every 10 s (its default) and opens a
+    new one through apps.connections.open once Slack answers again."""
+    fake.stop()
+    time.sleep(1)
+    fake.start()
+    fake.wait_for_socket(2, timeout=45)
+    ack = fake.socket_command(COMMAND, "help", user_id="U_AE")
+    assert ack.acked and ack.payload is not None and ack.payload["response_type"] == "ephemeral"
