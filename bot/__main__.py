@@ -158,10 +158,11 @@ def _import(settings: Settings, file: str) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Every check (settings, database, token, port or Socket Mode) before a worker
-    thread starts, so that a failed start leaves nothing half-running."""
+    """Every check (settings, database, token, port, Socket Mode) before a worker thread
+    starts, so that a failed start leaves nothing half-running. In Socket Mode the HTTP
+    server still answers /healthz and the CRM webhooks."""
     from bot.cli.checks import check_database, check_slack_token, open_socket_mode, port_error
-    from bot.runtime import HttpServer, build_runtime
+    from bot.runtime import SOCKET_CLOSE_SECONDS, HttpServer, build_runtime, close_within
     from bot.worker import STOP_GRACE_SECONDS, stop_on_signals
 
     settings.require("socket" if args.socket else "http")
@@ -169,32 +170,38 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     check_slack_token(settings)
     runtime = build_runtime(settings, with_worker=not args.no_worker, socket_mode=args.socket)
     port = args.port or settings.port
+    try:
+        server = HttpServer(runtime, port=port, threads=args.threads)
+    except OSError as exc:
+        raise port_error(exc, port) from None
+    socket = None
     if args.socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         socket = SocketModeHandler(runtime.bolt, settings.slack_app_token)
         socket.client.wss_uri = open_socket_mode(settings, runtime.bolt.client)
-    else:
-        try:
-            server = HttpServer(runtime, port=port, threads=args.threads)
-        except OSError as exc:
-            raise port_error(exc, port) from None
     worker = runtime.worker
     if worker:
         worker.start()
 
     def stop() -> None:
-        """SIGTERM: introductions are handed back between steps; SystemExit then ends
+        """SIGTERM: Socket Mode closes first (no envelope is acked after), introductions
+        are handed back between steps; SystemExit then ends Socket Mode's wait, or
         waitress's loop, which gives the requests under way up to 5 s, and the process."""
+        if socket is not None:
+            close_within(socket.close, SOCKET_CLOSE_SECONDS)  # no new envelopes acked
         if worker:
             worker.stop(timeout=STOP_GRACE_SECONDS)
+        if socket is not None:
+            server.stop()
         raise SystemExit(0)
 
     stop_on_signals(stop)
-    if args.socket:
-        socket.start()
-        return 0
     logging.getLogger("bot").info("serving on port %s", server.port)
+    if socket is not None:
+        server.start()
+        socket.start()  # connects, then waits until a signal ends the process
+        return 0
     server.serve_forever()
     return 0
 

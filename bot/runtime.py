@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -20,6 +21,7 @@ from bot.web import create_web_app
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
+SOCKET_CLOSE_SECONDS = 5.0
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Runtime:
     worker: Worker | None
     bolt: App
     services: Services
+    socket_mode: bool = False  # Slack's requests come over Socket Mode, not /slack/events
 
 
 def build_runtime(
@@ -51,7 +54,8 @@ def build_runtime(
         engine=engine, settings=settings, hand_off=worker.wake if worker else lambda: None
     )
     bolt = build_app(services, client=client, socket_mode=socket_mode)
-    return Runtime(settings=settings, engine=engine, worker=worker, bolt=bolt, services=services)
+    return Runtime(settings=settings, engine=engine, worker=worker, bolt=bolt, services=services,
+                   socket_mode=socket_mode)  # fmt: skip
 
 
 class HttpServer:
@@ -66,7 +70,11 @@ class HttpServer:
         threads: int = 8,
     ) -> None:
         web = create_web_app(
-            runtime.bolt, runtime.engine, runtime.settings, runtime.services.hand_off
+            runtime.bolt,
+            runtime.engine,
+            runtime.settings,
+            runtime.services.hand_off,
+            slack_events=not runtime.socket_mode,
         )
         self.server = create_server(web, host=host, port=port, threads=threads, ident="careintro")
         self.port: int = self.server.effective_port  # type: ignore[union-attr]
@@ -91,3 +99,14 @@ class HttpServer:
     def stop(self) -> None:
         self._stopping = True
         self.server.close()
+
+
+def close_within(close: Callable[[], None], seconds: float) -> None:
+    """Run `close` for at most `seconds`. slack_sdk's Socket Mode `close()` waits for the
+    lock its receiving thread keeps taking, and joins threads with no timeout: a SIGTERM
+    must not wait on that (the process exits anyway; the socket dies with it)."""
+    closing = threading.Thread(target=close, name="careintro-socket-close", daemon=True)
+    closing.start()
+    closing.join(seconds)
+    if closing.is_alive():
+        log.warning("Socket Mode did not close within %s s; exiting without it", seconds)

@@ -52,15 +52,18 @@ def _raw_path(req: Request) -> str:
     return raw.rstrip("?") if raw.startswith("/") else req.full_path.rstrip("?")
 
 
-def create_web_app(bolt_app: App, engine: Engine, settings: Settings,
-                   hand_off: Callable[[], None]) -> Flask:  # fmt: skip
+def create_web_app(bolt_app: App, engine: Engine, settings: Settings, hand_off: Callable[[], None],
+                   *, slack_events: bool = True) -> Flask:  # fmt: skip
+    """`slack_events=False` (Socket Mode): no /slack/events at all, so a 404. That app
+    checks no signatures, since Slack's requests come over the socket."""
     web = Flask("careintro")
     web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    slack = SlackRequestHandler(bolt_app)
+    if slack_events:
+        slack = SlackRequestHandler(bolt_app)
 
-    @web.post("/slack/events")
-    def slack_events():  # type: ignore[no-untyped-def]
-        return slack.handle(request)
+        @web.post("/slack/events")
+        def slack_events_route():  # type: ignore[no-untyped-def]
+            return slack.handle(request)
 
     @web.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

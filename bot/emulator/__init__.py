@@ -9,7 +9,9 @@ connections). The test suite drives it with a real `slack_sdk.WebClient`, and
     with FakeSlack() as fake:
         client = WebClient(token=fake.bot_token, base_url=fake.url)
 
-Only the standard library is used, so the emulator ships with the bot.
+Only the standard library is used, so the emulator ships with the bot; Socket Mode's
+WebSocket server (`socket_mode.py`) needs the `websockets` library (a test dependency),
+imported only when an app first calls `apps.connections.open`.
 """
 
 from bot.emulator.dispatch import CallRecord

@@ -22,6 +22,7 @@ from bot.emulator.rules import SlackError, check_required, normalise_args
 from bot.emulator.state import Workspace
 
 TOKENLESS = frozenset({"api.test"})  # Slack answers these without a token
+APP_LEVEL = frozenset({"apps.connections.open"})  # these take an app-level (xapp-) token only
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +77,14 @@ class Dispatcher:
         workspace: Workspace,
         *,
         tokens: dict[str, str],
+        app_tokens: frozenset[str] = frozenset(),
         limiter: RateLimiter,
         faults: FaultPlan,
         rate_limits: bool,
     ) -> None:
         self.workspace = workspace
         self.tokens = tokens
+        self.app_tokens = app_tokens
         self.limiter = limiter
         self.faults = faults
         self.rate_limits = rate_limits
@@ -179,8 +182,10 @@ class Dispatcher:
             pass
         elif not token:
             return error_reply("not_authed")
-        elif token not in self.tokens:
+        elif token not in self.tokens and token not in self.app_tokens:
             return error_reply("invalid_auth")
+        elif (token in self.app_tokens) != (method in APP_LEVEL):
+            return error_reply("not_allowed_token_type")
         if bad_body:
             return error_reply("invalid_json")
         ws = self.workspace

@@ -17,10 +17,12 @@ from bot.emulator.people_do import PeopleDo
 from bot.emulator.scripting import FaultScripting
 from bot.emulator.server import EmulatorHTTPServer
 from bot.emulator.serving import ServedFake
+from bot.emulator.socket_mode import SocketModeServer
+from bot.emulator.socket_scripting import SocketScripting
 from bot.emulator.state import Channel, User, Workspace
 
 
-class FakeSlack(FaultScripting, PeopleDo, ServedFake):
+class FakeSlack(FaultScripting, PeopleDo, SocketScripting, ServedFake):
     """A Slack Web API stand-in on 127.0.0.1 for `WebClient(base_url=fake.url)`.
 
     Inspection properties return deep copies taken under the workspace lock, so they
@@ -33,6 +35,7 @@ class FakeSlack(FaultScripting, PeopleDo, ServedFake):
         team_id: str = "T_OURS",
         team_name: str = "Ours Inc",
         bot_token: str = "xoxb-test",  # noqa: S107 - the fake's own token, valid nowhere else
+        app_token: str = "xapp-1-A_FAKEAPP-1-test",  # noqa: S107 - Socket Mode's, likewise
         bot_user_id: str = "U_BOT",
         bot_id: str = "B_BOT",
         bot_name: str = "careintro",
@@ -40,6 +43,7 @@ class FakeSlack(FaultScripting, PeopleDo, ServedFake):
         time_scale: float = 1.0,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self._ws = Workspace(
             team_id=team_id,
             team_name=team_name,
@@ -52,10 +56,13 @@ class FakeSlack(FaultScripting, PeopleDo, ServedFake):
         self._dispatcher = Dispatcher(
             self._ws,
             tokens={bot_token: bot_user_id},
+            app_tokens=frozenset({app_token}),
             limiter=RateLimiter(time_scale=time_scale),
             faults=self._faults,
             rate_limits=rate_limits,
         )
+        self._socket = SocketModeServer(app_id=self._ws.app_id, time_scale=time_scale)
+        self._ws.socket_link = self._socket.link
 
     # lifecycle ------------------------------------------------------------------------
 
@@ -70,6 +77,7 @@ class FakeSlack(FaultScripting, PeopleDo, ServedFake):
     def _before_stop(self) -> None:
         self._dispatcher.closed.set()
         self._faults.release_all()
+        self._socket.stop()
 
     @property
     def url(self) -> str:

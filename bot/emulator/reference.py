@@ -19,6 +19,8 @@ class MethodRef(NamedTuple):
 
 METHODS: dict[str, MethodRef] = {
     "api.test": MethodRef(required=(), tier="t4"),
+    # Not in slack-methods.json: its doc page (no arguments but the token; Tier 1).
+    "apps.connections.open": MethodRef(required=(), tier="t1"),
     "auth.test": MethodRef(required=(), tier="t5"),
     "bots.info": MethodRef(required=(), tier="t3"),
     "chat.getPermalink": MethodRef(required=("channel", "message_ts"), tier="t5"),

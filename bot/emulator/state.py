@@ -11,6 +11,7 @@ import itertools
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,6 +112,7 @@ class Workspace:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = "A_FAKEAPP"
+        self.socket_link: Callable[[], str] | None = None  # mints a Socket Mode URL (FakeSlack)
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.invites: list[SharedInvite] = []

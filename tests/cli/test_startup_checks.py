@@ -173,12 +173,25 @@ def test_a_port_in_use_stops_before_any_worker_thread(fake, tmp_path):
         "or set another with PORT or --port"  # fmt: skip
 
 
-def test_socket_mode_without_socket_mode_stops_with_one_line(fake, tmp_path):
-    """The emulator serves no apps.connections.open: Slack's answer for an app without it."""
+def test_an_app_token_slack_refuses_stops_with_one_line(fake, tmp_path):
+    """apps.connections.open refuses the token (not this app's): nothing starts."""
     env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-test", "SLACK_API_URL": fake.url}
     line = one_line(start("serve", "--socket", DATABASE_URL=sqlite(tmp_path), **env))
-    assert "Socket Mode could not connect: apps.connections.open answered" in line
+    assert "Socket Mode could not connect: apps.connections.open answered invalid_auth" in line
     assert "SLACK_APP_TOKEN" in line
-    assert [c.error for c in fake.calls if c.method == "apps.connections.open"] == [
-        "unknown_method"
-    ]
+    assert [c.error for c in fake.calls if c.method == "apps.connections.open"] == ["invalid_auth"]
+    assert fake.socket_connections_opened == 0
+
+
+def test_socket_mode_still_needs_its_http_port(fake, tmp_path):
+    """Socket Mode serves /healthz and the CRM webhooks on PORT: a port in use stops it,
+    before Socket Mode is opened or any worker thread starts."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - where `serve` listens
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": fake.app_token,
+               "SLACK_API_URL": fake.url, "PORT": str(port)}  # fmt: skip
+        result = start("serve", "--socket", DATABASE_URL=sqlite(tmp_path), **env)
+    assert one_line(result).startswith(f"careintro: port {port} is already in use")
+    assert fake.calls_to("apps.connections.open") == []
