@@ -108,6 +108,21 @@ class FakeSlack(FaultScripting, ServedFake):
             self._ws.slack_connect_error = error
 
     @property
+    def bots_may_unarchive(self) -> bool:
+        """False, as in Slack: conversations.unarchive answers a bot `not_in_channel`."""
+        return self._ws.bots_may_unarchive
+
+    @bots_may_unarchive.setter
+    def bots_may_unarchive(self, allowed: bool) -> None:
+        with self._ws.lock:
+            self._ws.bots_may_unarchive = allowed
+
+    def unarchive_as_person(self, channel_id: str) -> None:
+        """A member unarchives the channel in Slack's client (what the bot cannot do)."""
+        with self._ws.lock:
+            self._ws.channels[channel_id].is_archived = False
+
+    @property
     def rate_limits(self) -> bool:
         return self._dispatcher.rate_limits
 

@@ -124,6 +124,7 @@ class Workspace:
         self.used_triggers: set[str] = set()
         self.slack_connect = True
         self.slack_connect_error = "not_paid"
+        self.bots_may_unarchive = False  # conversations.unarchive refuses bot tokens
         self._counter = itertools.count(1)
         self._last_ts_us = 0
         self.add_user(
