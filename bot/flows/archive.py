@@ -68,10 +68,12 @@ class ArchiveView:
     reason: str | None = None
 
 
-def view_of(session: Session, *, intro: Introduction | None, settings: Settings) -> ArchiveView | None:
+def view_of(
+    session: Session, *, intro: Introduction | None, settings: Settings
+) -> ArchiveView | None:
     """None when the channel is not concerned (never lost, or archiving is off and
     nothing was archived)."""
-    row = archives.archive_of(session, intro_id=intro.id) if intro else None
+    row = archives.archive_of(session, intro_id=intro.id) if intro and intro.channel_id else None
     if row is None or row.state in (ArchiveState.CANCELLED, ArchiveState.UNARCHIVED):
         return None
     if row.state == ArchiveState.LOST:
@@ -86,7 +88,9 @@ class ChannelArchives:
     """The worker task: notices, archives and unarchives that are due; one indexed query
     per kind when none is."""
 
-    def __init__(self, engine: Engine, client: WebClient, settings: Settings, *, owner: str) -> None:
+    def __init__(
+        self, engine: Engine, client: WebClient, settings: Settings, *, owner: str
+    ) -> None:
         self.engine, self.client, self.settings, self.owner = engine, client, settings, owner
 
     def __call__(self, now: datetime | None = None) -> int:
@@ -137,8 +141,12 @@ class ChannelArchives:
 
     def _archive(self, row: ChannelArchive, intro: Introduction, deal: Deal) -> bool:
         try:
-            try_call("archive", self.client.conversations_archive,
-                     ok_errors=frozenset({"already_archived"}), channel=intro.channel_id)  # fmt: skip
+            try_call(
+                "archive",
+                self.client.conversations_archive,
+                ok_errors=frozenset({"already_archived"}),
+                channel=intro.channel_id,
+            )
             error = None
         except SlackStepError as exc:
             if not exc.permanent:
@@ -152,8 +160,12 @@ class ChannelArchives:
         """Try; when Slack refuses (bot tokens cannot unarchive), tell people how."""
         refused: str | None = None
         try:
-            try_call("unarchive", self.client.conversations_unarchive,
-                     ok_errors=frozenset({"not_archived"}), channel=intro.channel_id)  # fmt: skip
+            try_call(
+                "unarchive",
+                self.client.conversations_unarchive,
+                ok_errors=frozenset({"not_archived"}),
+                channel=intro.channel_id,
+            )
         except SlackStepError as exc:
             if not exc.permanent:
                 raise

@@ -28,9 +28,7 @@ def from_now() -> time_machine.travel:
 
 def sent(fake, user_id: str, kind: str = NOTICE_KIND) -> list[dict]:
     return [
-        m
-        for m in fake.dm_messages(user_id)
-        if (m.get("metadata") or {}).get("event_type") == kind
+        m for m in fake.dm_messages(user_id) if (m.get("metadata") or {}).get("event_type") == kind
     ]
 
 
@@ -76,9 +74,7 @@ def archive_now(bot: RunningBot, fake, clock) -> None:
     eventually(lambda: row_of(bot).state == ArchiveState.ARCHIVED)
 
 
-def test_by_default_the_channel_is_archived_14_days_after_the_loss_told_the_day_before(
-    bot, fake
-):
+def test_by_default_the_channel_is_archived_14_days_after_the_loss_told_the_day_before(bot, fake):
     assert bot.runtime.settings.archive_lost_days == 14  # the default, not set by the test
     channel = introduce(bot)
     with from_now() as clock:
