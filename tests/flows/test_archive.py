@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlmodel import Session, select
 
+from bot.flows import stages
 from bot.flows.archive import BY_HAND_KIND, NOTICE_KIND, ChannelArchives
-from bot.models import ArchiveState, ChannelArchive, Introduction, utcnow
+from bot.models import ArchiveState, ChannelArchive, Introduction, IntroStatus, utcnow
 from bot.slack.client import make_client
 from bot.store import archives
+from bot.store.deals import upsert_deal
 from bot.store.nodes import beat
 from tests.conftest import RunningBot
 from tests.flows.test_events import introduce
@@ -231,3 +233,49 @@ def test_a_reopen_before_the_archive_cancels_it_and_a_new_loss_starts_again(bot,
         eventually(lambda: row_of(bot).state == ArchiveState.ARCHIVED)
         settle(bot)
     assert fake.channels[channel].is_archived and len(archive_calls(fake)) == 1
+
+
+def test_a_reopen_before_the_notice_means_nobody_is_told_and_nothing_archived(bot, fake):
+    channel = introduce(bot)
+    with from_now() as clock:
+        lose(bot)
+        clock.shift(timedelta(days=2))
+        lose(bot, "Qualified To Buy")  # an open stage
+        clock.shift(timedelta(days=20))
+        settle(bot)
+        settle(bot)
+    assert sent(fake, "U_ENG") == [] and sent(fake, "U_AE") == []
+    assert not fake.channels[channel].is_archived and archive_calls(fake) == []
+
+
+def test_a_lost_deal_without_a_channel_schedules_nothing(session, settings, fake):
+    """Lost before its introduction started: the introduction is cancelled, no archive."""
+    deal = upsert_deal(session, crm_id="D-9", company="Acme Corp", watched=True)
+    stages.record_stage(session, deal=deal, label="Contract Sent", source="slash",
+                        settings=settings)  # fmt: skip
+    stages.record_stage(session, deal=deal, label="Closed Lost", source="slash",
+                        settings=settings)  # fmt: skip
+    session.commit()
+    intro = session.exec(select(Introduction)).one()
+    assert intro.status == IntroStatus.CANCELLED
+    assert archives.archive_of(session, intro_id=intro.id) is None
+
+
+def test_the_crms_own_lost_word_schedules_the_archive(session, settings, fake):
+    """HubSpot's closed-lost under a custom label is lost by the rules: the same path."""
+    deal = upsert_deal(session, crm_id="D-9", company="Acme Corp", watched=True)
+    stages.record_stage(session, deal=deal, label="Contract Sent", source="slash",
+                        settings=settings)  # fmt: skip
+    intro = session.exec(select(Introduction)).one()
+    intro.status, intro.channel_id = IntroStatus.DONE, "C_CARE"
+    session.add(intro)
+    stages.record_stage(session, deal=deal, label="Went elsewhere", stage_id="9", status="lost",
+                        source="hubspot", settings=settings)  # fmt: skip
+    session.commit()
+    row = archives.archive_of(session, intro_id=intro.id)
+    assert row is not None and row.state == ArchiveState.LOST and row.round == 1
+    stages.record_stage(session, deal=deal, label="Went elsewhere", stage_id="9", status="open",
+                        source="hubspot", settings=settings)  # fmt: skip
+    session.commit()
+    session.refresh(row)
+    assert row.state == ArchiveState.CANCELLED
