@@ -307,6 +307,7 @@ class ChannelArchive(SQLModel, table=True):
     archived_at: datetime | None = None
     reopened_at: datetime | None = None
     unarchived_at: datetime | None = None
+    checked_at: datetime | None = None  # BY_HAND: when Slack was last asked if it is back
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = None
     last_error: str | None = Field(default=None, max_length=200)

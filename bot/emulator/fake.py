@@ -117,10 +117,14 @@ class FakeSlack(FaultScripting, ServedFake):
         with self._ws.lock:
             self._ws.bots_may_unarchive = allowed
 
-    def unarchive_as_person(self, channel_id: str) -> None:
-        """A member unarchives the channel in Slack's client (what the bot cannot do)."""
+    def unarchive_as_person(self, channel_id: str, user_id: str) -> None:
+        """A person unarchives the channel in Slack's client (what a bot cannot do). As
+        Slack's help says, a private channel keeps its members, a public one does not."""
         with self._ws.lock:
-            self._ws.channels[channel_id].is_archived = False
+            channel = self._ws.channels[channel_id]
+            channel.is_archived = False
+            if not channel.is_private:
+                channel.members = {user_id}
 
     @property
     def rate_limits(self) -> bool:

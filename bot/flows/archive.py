@@ -92,6 +92,12 @@ class ChannelArchives:
         self, engine: Engine, client: WebClient, settings: Settings, *, owner: str
     ) -> None:
         self.engine, self.client, self.settings, self.owner = engine, client, settings, owner
+        self._actions = {
+            archives.NOTICE: self._notice,
+            archives.ARCHIVE: self._archive,
+            archives.UNARCHIVE: self._unarchive,
+            archives.CHECK: self._check,
+        }
 
     def __call__(self, now: datetime | None = None) -> int:
         now = now or utcnow()
@@ -114,8 +120,7 @@ class ChannelArchives:
             deal = session.get(Deal, intro.deal_id) if intro else None
         assert intro is not None and deal is not None
         try:
-            settled = {"notice": self._notice, "archive": self._archive,
-                       "unarchive": self._unarchive}[action](row, intro, deal)  # fmt: skip
+            settled = self._actions[action](row, intro, deal)
         except SlackStepError as exc:
             log_failure(log, exc, "intro_id=%s channel %s failed, retrying later: %s",
                         intro.id, action, exc)  # fmt: skip
@@ -170,13 +175,53 @@ class ChannelArchives:
             if not exc.permanent:
                 raise
             refused = exc.error
-        if refused:
+        if not refused:
+            self._rejoin_quietly(intro, {"is_member": True})
+        else:
             message = render_internal("internal/unarchive_by_hand.j2", deal=deal,
                                       channel_id=intro.channel_id, error=refused)  # fmt: skip
             self._tell(row, intro, deal, BY_HAND_KIND, message)
         with session_scope(self.engine) as session:
             return archives.unarchived(session, row=row, owner=self.owner, now=utcnow(),
                                        by_hand=refused)  # fmt: skip
+
+    def _check(self, row: ChannelArchive, intro: Introduction, deal: Deal) -> bool:
+        """Left for people to unarchive: is it back? Asked again after CHECK_EVERY while
+        not (or while Slack will not say). Slack does not restore a public channel's
+        members, so the bot joins it and invites the care team again."""
+        try:
+            found = call("check", self.client.conversations_info, channel=intro.channel_id)
+        except SlackStepError as exc:
+            if not exc.permanent:
+                raise
+            log.warning("intro_id=%s archived channel not checked: %s", intro.id, exc)
+            found = {"channel": {"is_archived": True}}
+        back = not found["channel"].get("is_archived")
+        if back:
+            self._rejoin_quietly(intro, found["channel"])
+        with session_scope(self.engine) as session:
+            return archives.checked(session, row=row, owner=self.owner, now=utcnow(), back=back)
+
+    def _rejoin_quietly(self, intro: Introduction, channel: dict[str, Any]) -> None:
+        """`_rejoin`, a refusal for good logged: the channel is back all the same."""
+        try:
+            self._rejoin(intro, channel)
+        except SlackStepError as exc:
+            if not exc.permanent:
+                raise
+            log.warning("intro_id=%s unarchived channel: %s", intro.id, exc)
+
+    def _rejoin(self, intro: Introduction, channel: dict[str, Any]) -> None:
+        if not channel.get("is_member"):
+            call("rejoin", self.client.conversations_join, channel=intro.channel_id)
+        team = (intro.engineer_user_id, intro.backup_user_id, intro.ae_user_id)
+        members = call("rejoin", self.client.conversations_members,
+                       channel=intro.channel_id, limit=1000)["members"]  # fmt: skip
+        missing = [u for u in dict.fromkeys(team) if u and u not in members]
+        if missing:
+            try_call("rejoin", self.client.conversations_invite,
+                     ok_errors=frozenset({"already_in_channel"}), channel=intro.channel_id,
+                     users=",".join(missing))  # fmt: skip
 
     def _tell(
         self, row: ChannelArchive, intro: Introduction, deal: Deal, kind: str, message: Message

@@ -18,7 +18,8 @@ from sqlmodel import Session, col, select
 from bot.models import ArchiveState, ChannelArchive, Introduction
 from bot.store.claims import lease_free
 
-NOTICE, ARCHIVE, UNARCHIVE = "notice", "archive", "unarchive"
+NOTICE, ARCHIVE, UNARCHIVE, CHECK = "notice", "archive", "unarchive", "check"
+CHECK_EVERY = timedelta(minutes=15)  # BY_HAND: how often Slack is asked whether it is back
 ERROR_LIMIT = 200  # ChannelArchive.last_error's column length
 
 
@@ -71,6 +72,10 @@ def _wants(action: str, *, now: datetime, notice_before: datetime | None) -> Col
     lost = col(ChannelArchive.state) == ArchiveState.LOST
     if action == UNARCHIVE:
         return col(ChannelArchive.state) == ArchiveState.REOPENED
+    if action == CHECK:
+        checked = col(ChannelArchive.checked_at)
+        return and_(col(ChannelArchive.state) == ArchiveState.BY_HAND,
+                    or_(checked.is_(None), checked <= now - CHECK_EVERY))  # fmt: skip
     if notice_before is None:
         return false()
     if action == NOTICE:
@@ -88,7 +93,7 @@ def due(
 ) -> list[tuple[int, str]]:
     """(row id, action) of what is due and free; cheap at each poll (the state index)."""
     found: list[tuple[int, str]] = []
-    for action in (NOTICE, ARCHIVE, UNARCHIVE):
+    for action in (NOTICE, ARCHIVE, UNARCHIVE, CHECK):
         rows = session.exec(
             select(ChannelArchive.id)
             .where(_wants(action, now=now, notice_before=notice_before), _free(now))
@@ -173,7 +178,19 @@ def unarchived(
     state = ArchiveState.BY_HAND if by_hand else ArchiveState.UNARCHIVED
     return _settle(
         session, row=row, owner=owner, when=col(ChannelArchive.state) == ArchiveState.REOPENED,
-        state=state, unarchived_at=now, last_error=by_hand,
+        state=state, unarchived_at=None if by_hand else now, checked_at=now, last_error=by_hand,
+    )  # fmt: skip
+
+
+def checked(
+    session: Session, *, row: ChannelArchive, owner: str, now: datetime, back: bool
+) -> bool:
+    """Slack was asked: still archived (asked again after CHECK_EVERY), or back."""
+    if not back:
+        return _settle(session, row=row, owner=owner, checked_at=now)
+    return _settle(
+        session, row=row, owner=owner, when=col(ChannelArchive.state) == ArchiveState.BY_HAND,
+        state=ArchiveState.UNARCHIVED, checked_at=now, unarchived_at=now,
     )  # fmt: skip
 
 

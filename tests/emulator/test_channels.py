@@ -174,8 +174,8 @@ def test_unarchive_refuses_a_bot_token_as_slack_does(
     assert error_of(client.conversations_unarchive, channel=channel_id) == "not_in_channel"
     assert error_of(client.conversations_unarchive, channel="C_NOPE") == "channel_not_found"
     assert fake.channels[channel_id].is_archived
-    fake.unarchive_as_person(channel_id)
-    client.chat_postMessage(channel=channel_id, text="back")
+    fake.unarchive_as_person(channel_id, "U_AE")
+    client.chat_postMessage(channel=channel_id, text="back")  # private: members kept
 
 
 def test_unarchive_when_bots_may_brings_the_same_channel_back(
@@ -187,6 +187,18 @@ def test_unarchive_when_bots_may_brings_the_same_channel_back(
     assert not fake.channels[channel_id].is_archived
     assert error_of(client.conversations_unarchive, channel=channel_id) == "not_archived"
     assert error_of(client.api_call, api_method="conversations.unarchive") == "channel_not_found"
+
+
+def test_a_public_channel_unarchived_by_a_person_has_lost_its_members(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    public = client.conversations_create(name="care-public")["channel"]["id"]
+    client.conversations_archive(channel=public)
+    fake.unarchive_as_person(public, "U_AE")
+    assert fake.channels[public].members == {"U_AE"}
+    assert error_of(client.chat_postMessage, channel=public, text="hi") == "not_in_channel"
+    client.conversations_join(channel=public)
+    client.chat_postMessage(channel=public, text="back")
 
 
 def test_general_cannot_be_archived(fake: FakeSlack, client: WebClient) -> None:

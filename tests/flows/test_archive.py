@@ -182,18 +182,40 @@ def test_a_reopened_deal_gets_the_same_channel_back_and_never_a_second(bot, fake
         settle(bot)
         eventually(lambda: row_of(bot).state == ArchiveState.BY_HAND)
         settle(bot)
-    # Slack refuses a bot token: the engineer and AE are told how, once each
-    assert [c.error for c in fake.calls_to("conversations.unarchive")] == ["not_in_channel"]
-    [how], [how_ae] = sent(fake, "U_ENG", BY_HAND_KIND), sent(fake, "U_AE", BY_HAND_KIND)
-    assert "Unarchive channel" in json.dumps(how["blocks"])
-    assert f"<#{channel}>" in json.dumps(how_ae["blocks"])
-    assert "unarchive <#" in status_text(bot) and row_of(bot).state == ArchiveState.BY_HAND
-    fake.unarchive_as_person(channel)
-    bot.command("now D-1")
-    bot.wait_idle()
+        # Slack refuses a bot token: the engineer and AE are told how, once each
+        assert [c.error for c in fake.calls_to("conversations.unarchive")] == ["not_in_channel"]
+        [how], [how_ae] = sent(fake, "U_ENG", BY_HAND_KIND), sent(fake, "U_AE", BY_HAND_KIND)
+        assert "Unarchive channel" in json.dumps(how["blocks"])
+        assert f"<#{channel}>" in json.dumps(how_ae["blocks"])
+        assert "unarchive <#" in status_text(bot) and row_of(bot).state == ArchiveState.BY_HAND
+        bot.command("now D-1")
+        bot.wait_idle()
+        assert len(fake.calls_to("conversations.create")) == 1
+        with Session(bot.engine) as session:
+            assert session.exec(select(Introduction)).one().channel_id == channel
+        fake.unarchive_as_person(channel, "U_AE")  # the bot sees it within 15 minutes
+        clock.shift(timedelta(minutes=16))
+        settle(bot)
+        eventually(lambda: row_of(bot).state == ArchiveState.UNARCHIVED)
+    assert "archived" not in status_text(bot)
+    assert {"U_ENG", "U_BACKUP", "U_AE"} <= fake.channels[channel].members
+
+
+def test_a_public_channel_unarchived_by_hand_gets_the_bot_and_the_team_back(make_bot, fake):
+    """Slack does not restore a public channel's members: the bot joins, invites them."""
+    bot = make_bot(channel_private=False)
+    channel = introduce(bot)
+    with from_now() as clock:
+        archive_now(bot, fake, clock)
+        lose(bot, "Closed Won")
+        settle(bot)
+        eventually(lambda: row_of(bot).state == ArchiveState.BY_HAND)
+        fake.unarchive_as_person(channel, "U_ENG")
+        clock.shift(timedelta(minutes=16))
+        settle(bot)
+        eventually(lambda: row_of(bot).state == ArchiveState.UNARCHIVED)
+    assert fake.channels[channel].members == {"U_CAREBOT", "U_ENG", "U_BACKUP", "U_AE"}
     assert len(fake.calls_to("conversations.create")) == 1
-    with Session(bot.engine) as session:
-        assert session.exec(select(Introduction)).one().channel_id == channel
 
 
 def test_where_slack_lets_the_bot_unarchive_it_does(bot, fake):

@@ -160,6 +160,8 @@ def conversations_unarchive(ws: Workspace, args: dict[str, Any]) -> dict[str, An
     if not ws.bots_may_unarchive:
         raise SlackError("not_in_channel")
     channel.is_archived = False
+    if not channel.is_private:  # Slack's help: a public channel's members are not restored
+        channel.members.clear()
     channel.members.add(ws.bot_user_id)  # "The calling user is added to the conversation."
     return {}
 

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("archived_at", Moment(), nullable=True),
         sa.Column("reopened_at", Moment(), nullable=True),
         sa.Column("unarchived_at", Moment(), nullable=True),
+        sa.Column("checked_at", Moment(), nullable=True),
         sa.Column("lease_owner", String(length=64), nullable=True),
         sa.Column("lease_until", Moment(), nullable=True),
         sa.Column("last_error", String(length=200), nullable=True),
