@@ -301,3 +301,28 @@ def test_the_crms_own_lost_word_schedules_the_archive(session, settings, fake):
     session.commit()
     session.refresh(row)
     assert row.state == ArchiveState.CANCELLED
+
+
+def test_a_deal_that_reopens_while_slack_archives_gets_its_channel_back(bot, fake, settings):
+    """The reopen lands while the archive call is under way (Slack has archived it, its
+    answer is not back yet): the channel is then to be unarchived, not left archived."""
+    channel = introduce(bot)
+    assert bot.runtime.worker is not None
+    bot.runtime.worker.stop()
+    worker = ChannelArchives(bot.engine, make_client(settings), settings, owner="node-a")
+    with from_now() as clock:
+        lose(bot)
+        clock.shift(timedelta(days=13, minutes=1))
+        worker()
+        clock.shift(timedelta(days=1, minutes=1))
+        answered = fake.hang("conversations.archive", after_effect=True)
+        thread = threading.Thread(target=worker)
+        thread.start()
+        eventually(lambda: fake.channels[channel].is_archived)
+        lose(bot, "Contract Sent")
+        answered.set()
+        thread.join(timeout=30)
+        assert row_of(bot).state == ArchiveState.REOPENED
+        worker()
+    assert row_of(bot).state == ArchiveState.BY_HAND
+    assert len(sent(fake, "U_AE", BY_HAND_KIND)) == 1
