@@ -19,7 +19,7 @@ from bot.slack.client import make_client
 from bot.store import archives
 from bot.store.deals import upsert_deal
 from bot.store.nodes import beat
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, start_bot, stop_bot
 from tests.flows.test_events import introduce
 from tests.flows.test_response_watch import settle
 
@@ -326,3 +326,23 @@ def test_a_deal_that_reopens_while_slack_archives_gets_its_channel_back(bot, fak
         worker()
     assert row_of(bot).state == ArchiveState.BY_HAND
     assert len(sent(fake, "U_AE", BY_HAND_KIND)) == 1
+
+
+def test_a_restart_between_the_notice_and_the_archive_tells_nobody_twice(bot, fake, settings):
+    channel = introduce(bot)
+    with from_now() as clock:
+        lose(bot)
+        clock.shift(timedelta(days=13, minutes=1))
+        settle(bot)
+        eventually(lambda: row_of(bot).notice_sent_at is not None)
+        stop_bot(bot)
+        again = start_bot(settings, fake)
+        try:
+            clock.shift(timedelta(days=1, minutes=1))
+            settle(again)
+            eventually(lambda: row_of(again).state == ArchiveState.ARCHIVED)
+            settle(again)
+        finally:
+            stop_bot(again)
+    assert len(sent(fake, "U_ENG")) == 1 and len(sent(fake, "U_AE")) == 1
+    assert len(archive_calls(fake)) == 1 and fake.channels[channel].is_archived
