@@ -61,6 +61,7 @@ class Settings:
     crm_poll_seconds: int = 60
     preclose_probability: float | None = None  # an open stage this likely to win is pre-close
     crm_writeback: bool = True
+    archive_lost_days: int = 14  # a lost deal's channel is archived this long after; 0: never
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     poll_seconds: float = 2.0
     worker_threads: int = 4
@@ -127,6 +128,9 @@ def _care(get: Getter) -> dict[str, Any]:
             get("CARE_REMINDER_DAY", "mon").lower()[:3], "CARE_REMINDER_DAY", WEEKDAYS
         ),
         "reminder_time": _time(get("CARE_REMINDER_TIME", "09:00")),
+        "archive_lost_days": _int(
+            get("CARE_ARCHIVE_LOST_DAYS", "14"), "CARE_ARCHIVE_LOST_DAYS", minimum=0, maximum=3650
+        ),
     }
 
 

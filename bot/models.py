@@ -279,3 +279,35 @@ class WorkerNode(SQLModel, table=True):
     pid: int = 0
     started_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ArchiveState(StrEnum):
+    """Where a lost deal's care channel stands (SPEC "After the introduction")."""
+
+    LOST = "lost"  # the deal is lost: its engineer and AE are told, then it is archived
+    ARCHIVED = "archived"
+    REOPENED = "reopened"  # archived, and the deal came back: to be unarchived
+    UNARCHIVED = "unarchived"
+    BY_HAND = "by_hand"  # Slack would not let the bot unarchive it: people were told how
+    CANCELLED = "cancelled"  # the deal came back before the archive
+    FAILED = "failed"  # Slack refused the archive for good (`last_error`)
+
+
+# The archive of one introduction's channel after its deal is lost, claimed by a worker
+# node for each Slack call (`lease_owner`); `round` counts the losses, so a deal lost,
+# reopened and lost again is told and archived again, never twice for the same loss.
+class ChannelArchive(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    introduction_id: int = Field(foreign_key="introduction.id", unique=True)
+    state: ArchiveState = Field(default=ArchiveState.LOST, sa_type=String(16), index=True)
+    round: int = 1
+    lost_at: datetime
+    notice_sent_at: datetime | None = None  # the day-before DMs went out (or could not)
+    archive_at: datetime | None = None  # set with the notice: the date the DMs named
+    archived_at: datetime | None = None
+    reopened_at: datetime | None = None
+    unarchived_at: datetime | None = None
+    checked_at: datetime | None = None  # BY_HAND: when Slack was last asked if it is back
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=200)

@@ -229,6 +229,10 @@ def _samples_for(name: str, facts: Facts) -> dict[str, Any]:
         case "internal/response_alert.j2":
             return {"clock": clock, "intro": intro, "level": "engineer", "minutes": 30,
                     "link": "https://example.slack.com/archives/C_CARE/p1"}  # fmt: skip
+        case "internal/archive_notice.j2":  # the day before a lost deal's channel goes
+            return {"on": date.today() + timedelta(days=1)}
+        case "internal/unarchive_by_hand.j2":
+            return {"error": "not_in_channel"}
         case "internal/status.j2":  # the invitations list reads each contact's state
             return {
                 "intro": facts.intro,

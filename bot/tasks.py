@@ -17,6 +17,7 @@ from bot.crm.connector import CrmConnector
 from bot.crm.hubspot import HubSpotConnector
 from bot.crm.hubspot.poller import HubSpotPoller
 from bot.flows import crm_news
+from bot.flows.archive import ChannelArchives
 from bot.flows.events import EventProcessor
 from bot.flows.home import ConnectorHomes, HomeRefresh
 from bot.flows.introduction import IntroductionRunner
@@ -113,6 +114,7 @@ def periodic_tasks(
         ("slack_events", events.process_pending),
         ("response_alerts", alerts.alert_due),
         ("reminders", ReminderTask(engine, settings, client, owner=owner)),
+        ("channel_archives", ChannelArchives(engine, client, settings, owner=owner or worker_id())),
     ]
     hubspot = connectors.get("hubspot")
     if isinstance(hubspot, HubSpotConnector):

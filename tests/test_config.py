@@ -16,6 +16,12 @@ def test_defaults():
     assert settings.database_url == "sqlite:///careintro.db"
     assert "contractsent" in settings.preclose_stages
     assert settings.channel_private and not settings.auto_watch
+    assert settings.archive_lost_days == 14
+
+
+def test_archive_lost_days_zero_means_never_and_is_accepted():
+    assert Settings.from_env({"CARE_ARCHIVE_LOST_DAYS": "0"}).archive_lost_days == 0
+    assert Settings.from_env({"CARE_ARCHIVE_LOST_DAYS": " 30 "}).archive_lost_days == 30
 
 
 def test_heroku_postgres_url_is_accepted():
@@ -33,6 +39,9 @@ def test_heroku_postgres_url_is_accepted():
         ({"CARE_CHANNEL_PRIVATE": "perhaps"}, "CARE_CHANNEL_PRIVATE must be true or false"),
         ({"CARE_WORKER_THREADS": "0"}, "CARE_WORKER_THREADS must be between 1 and 32"),
         ({"CARE_LEASE_SECONDS": "forever"}, "CARE_LEASE_SECONDS must be a whole number"),
+        ({"CARE_ARCHIVE_LOST_DAYS": "-1"}, "CARE_ARCHIVE_LOST_DAYS must be between 0 and 3650"),
+        ({"CARE_ARCHIVE_LOST_DAYS": "two weeks"}, "CARE_ARCHIVE_LOST_DAYS must be a whole number"),
+        ({"CARE_ARCHIVE_LOST_DAYS": "1.5"}, "CARE_ARCHIVE_LOST_DAYS must be a whole number"),
     ],
 )
 def test_bad_values_are_named(env, message):

@@ -117,6 +117,25 @@ class FakeSlack(FaultScripting, PeopleDo, SocketScripting, ServedFake):
             self._ws.slack_connect_error = error
 
     @property
+    def bots_may_unarchive(self) -> bool:
+        """False, as in Slack: conversations.unarchive answers a bot `not_in_channel`."""
+        return self._ws.bots_may_unarchive
+
+    @bots_may_unarchive.setter
+    def bots_may_unarchive(self, allowed: bool) -> None:
+        with self._ws.lock:
+            self._ws.bots_may_unarchive = allowed
+
+    def unarchive_as_person(self, channel_id: str, user_id: str) -> None:
+        """A person unarchives the channel in Slack's client (what a bot cannot do). As
+        Slack's help says, a private channel keeps its members, a public one does not."""
+        with self._ws.lock:
+            channel = self._ws.channels[channel_id]
+            channel.is_archived = False
+            if not channel.is_private:
+                channel.members = {user_id}
+
+    @property
     def rate_limits(self) -> bool:
         return self._dispatcher.rate_limits
 

@@ -43,6 +43,8 @@ METHODS: dict[str, MethodRef] = {
     "conversations.replies": MethodRef(required=("channel", "ts"), tier="t3"),
     "conversations.setPurpose": MethodRef(required=("channel", "purpose"), tier="t2"),
     "conversations.setTopic": MethodRef(required=("channel", "topic"), tier="t2"),
+    # not in slack-methods.json: from slack_web_openapi_v2.json and Slack's method page
+    "conversations.unarchive": MethodRef(required=("channel",), tier="t2"),
     "pins.add": MethodRef(required=("channel",), tier="t2"),
     "team.info": MethodRef(required=(), tier="t3"),
     "usergroups.users.list": MethodRef(required=("usergroup",), tier="t2"),

@@ -129,6 +129,7 @@ class Workspace:
         self.used_triggers: set[str] = set()
         self.slack_connect = True
         self.slack_connect_error = "not_paid"
+        self.bots_may_unarchive = False  # conversations.unarchive refuses bot tokens
         self._counter = itertools.count(1)
         self._last_ts_us = 0
         self.clock_offset_us = 0  # FakeSlack.set_clock: Slack's time, not the machine's

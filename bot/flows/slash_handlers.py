@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot import slash_grammar as c
 from bot.config import Settings
 from bot.exceptions import UsageError, UserError
-from bot.flows import readiness, stages
+from bot.flows import archive, readiness, stages
 from bot.flows.response_watch import questions_of
 from bot.ids import Field
 from bot.models import STEPS, Deal, Introduction, IntroStatus, missing_for_introduction
@@ -56,7 +56,7 @@ def handle(session: Session, *, command: c.Command, user_id: str, settings: Sett
                 session, crm_id=deal_id, stage=stage, user_id=user_id, settings=settings
             )
         case c.Status(deal_id=deal_id):
-            return status(session, crm_id=deal_id, user_id=user_id)
+            return status(session, crm_id=deal_id, user_id=user_id, settings=settings)
         case c.Unwatch(deal_id=deal_id):
             deal = _known_deal(session, deal_id)
             deal.watched = False
@@ -147,7 +147,10 @@ def set_stage(
     return Reply(text, queued=outcome.queued)
 
 
-def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
+def status(
+    session: Session, *, crm_id: str | None, user_id: str, settings: Settings | None = None
+) -> Reply:
+    """One deal in detail, or the caller's deals; `settings` (the app's) date the archive."""
     connectors = failing(session)  # a CRM refusing our credential: one line at the top
     if crm_id is None:
         rows = deals_for_user(session, user_id=user_id)
@@ -166,6 +169,7 @@ def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
         contacts=contacts_of(session, deal_id=deal.id),
         history=stages.history_of(session, deal=deal),
         questions=questions_of(session, intro_id=intro.id) if intro else None,
+        archive=archive.view_of(session, intro=intro, settings=settings) if settings else None,
     )
     return Reply(message.text, message.blocks)
 

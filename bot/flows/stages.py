@@ -18,9 +18,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.flows import readiness
+from bot.flows import archive, readiness
 from bot.flows.stage_kinds import LOST, PRECLOSE, RANK, WON, Stage, kind, kind_of
-from bot.models import Deal, Introduction, IntroStatus, StageChange
+from bot.models import Deal, Introduction, IntroStatus, StageChange, utcnow
 from bot.store.introductions import introduction_of, request_introduction, steps_of
 from bot.store.stage_changes import add_stage_change
 from bot.store.stage_changes import history_of as history_of  # `stages.history_of`
@@ -79,6 +79,8 @@ def record_stage(
         if backward
         else effect(session, deal=deal, settings=settings, user_id=user_id)
     )
+    # a lost deal's channel is archived later; one that comes back gets it back
+    archive.on_stage(session, deal=deal, old_kind=old_kind, new_kind=new_kind, now=utcnow())
     change = StageChange(
         deal_id=deal.id or 0,
         from_stage=old_stage,

@@ -164,3 +164,43 @@ def test_rename_follows_name_rules(fake: FakeSlack, client: WebClient, channel_i
     assert error_of(client.conversations_rename, channel=channel_id, name="taken") == "name_taken"
     client.conversations_rename(channel=channel_id, name="care-acme-won")
     assert fake.channels[channel_id].name == "care-acme-won"
+
+
+def test_unarchive_refuses_a_bot_token_as_slack_does(
+    fake: FakeSlack, client: WebClient, channel_id: str
+) -> None:
+    assert error_of(client.conversations_unarchive, channel=channel_id) == "not_archived"
+    client.conversations_archive(channel=channel_id)
+    assert error_of(client.conversations_unarchive, channel=channel_id) == "not_in_channel"
+    assert error_of(client.conversations_unarchive, channel="C_NOPE") == "channel_not_found"
+    assert fake.channels[channel_id].is_archived
+    fake.unarchive_as_person(channel_id, "U_AE")
+    client.chat_postMessage(channel=channel_id, text="back")  # private: members kept
+
+
+def test_unarchive_when_bots_may_brings_the_same_channel_back(
+    fake: FakeSlack, client: WebClient, channel_id: str
+) -> None:
+    fake.bots_may_unarchive = True
+    client.conversations_archive(channel=channel_id)
+    client.conversations_unarchive(channel=channel_id)
+    assert not fake.channels[channel_id].is_archived
+    assert error_of(client.conversations_unarchive, channel=channel_id) == "not_archived"
+    assert error_of(client.api_call, api_method="conversations.unarchive") == "channel_not_found"
+
+
+def test_a_public_channel_unarchived_by_a_person_has_lost_its_members(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    public = client.conversations_create(name="care-public")["channel"]["id"]
+    client.conversations_archive(channel=public)
+    fake.unarchive_as_person(public, "U_AE")
+    assert fake.channels[public].members == {"U_AE"}
+    assert error_of(client.chat_postMessage, channel=public, text="hi") == "not_in_channel"
+    client.conversations_join(channel=public)
+    client.chat_postMessage(channel=public, text="back")
+
+
+def test_general_cannot_be_archived(fake: FakeSlack, client: WebClient) -> None:
+    general = fake.add_channel("general")
+    assert error_of(client.conversations_archive, channel=general) == "cant_archive_general"

@@ -142,7 +142,27 @@ def conversations_archive(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]
     _not_for_dms(channel)
     if channel.is_archived:
         raise SlackError("already_archived")
+    if channel.name == "general":
+        raise SlackError("cant_archive_general")
     channel.is_archived = True
+    return {}
+
+
+@method("conversations.unarchive")
+def conversations_unarchive(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """Slack's docs: "Bot tokens (xoxb-...) cannot currently be used to unarchive
+    conversations"; what a bot gets is `not_in_channel` (an archived channel has no
+    bot in it). `Workspace.bots_may_unarchive` plays the day Slack lifts that."""
+    channel = channel_arg(ws, args, member=False)
+    _not_for_dms(channel)
+    if not channel.is_archived:
+        raise SlackError("not_archived")
+    if not ws.bots_may_unarchive:
+        raise SlackError("not_in_channel")
+    channel.is_archived = False
+    if not channel.is_private:  # Slack's help: a public channel's members are not restored
+        channel.members.clear()
+    channel.members.add(ws.bot_user_id)  # "The calling user is added to the conversation."
     return {}
 
 
