@@ -14,13 +14,14 @@ from sqlmodel import Session
 from bot import slash_grammar as c
 from bot.config import Settings
 from bot.exceptions import UsageError, UserError
-from bot.flows import readiness, stages
+from bot.flows import invitations, readiness, stages
+from bot.flows.invitations import stale_blocks, stale_of
 from bot.flows.response_watch import questions_of
 from bot.ids import Field
-from bot.models import STEPS, Deal, Introduction, IntroStatus, missing_for_introduction
+from bot.models import STEPS, Deal, Introduction, IntroStatus, missing_for_introduction, utcnow
 from bot.parsing import MAX_NOTES
 from bot.store.connectors import failing
-from bot.store.contacts import add_contacts, contacts_of
+from bot.store.contacts import STALE_AFTER, add_contacts, contacts_of, stale_invitations
 from bot.store.deals import deals_for_user, get_deal, upsert_deal
 from bot.store.introductions import (
     introduction_of,
@@ -155,6 +156,8 @@ def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
         return Reply(message.text, message.blocks)
     deal = _known_deal(session, crm_id)
     intro = introduction_of(session, deal_id=deal.id)
+    contacts = contacts_of(session, deal_id=deal.id)
+    now = utcnow()
     message = render_internal(
         "internal/status.j2",
         connectors=connectors,
@@ -163,11 +166,13 @@ def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
         intro=intro,
         steps=steps_of(session, intro_id=intro.id) if intro else {},
         step_names=STEP_NAMES,
-        contacts=contacts_of(session, deal_id=deal.id),
+        contacts=contacts,
+        states={c.id: invitations.state_words(c, now=now) for c in contacts},
         history=stages.history_of(session, deal=deal),
         questions=questions_of(session, intro_id=intro.id) if intro else None,
     )
-    return Reply(message.text, message.blocks)
+    stale = stale_invitations(session, deal_ids=[deal.id], sent_before=now - STALE_AFTER)
+    return Reply(message.text, [*message.blocks, *stale_blocks(stale_of(stale, now=now))])
 
 
 def _not_started(intro: Introduction | None) -> bool:
