@@ -100,7 +100,7 @@ def state_words(contact: Contact, *, now: datetime) -> str:
     if contact.invite_state == InviteState.SENT and is_stale(contact, now=now):
         assert contact.invited_at is not None
         return phrase("invitations.state.stale", days=(now - contact.invited_at).days)
-    return phrase(f"invitations.state.{contact.invite_state.value}")
+    return phrase(f"invitations.state.{InviteState(contact.invite_state).value}")
 
 
 def stale_blocks(stale: list[StaleInvite]) -> list[dict[str, Any]]:
@@ -176,4 +176,3 @@ class InvitationQueue:
                     log.info("contact=%s invitation lapsed: %s", mask_email(contact.email), to)
                     moved += 1
         return moved
-

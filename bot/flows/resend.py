@@ -33,5 +33,5 @@ def request_resend(session: Session, *, contact_id: int, now: datetime | None = 
         if until <= now:  # lapsed already: the queue's next run re-sends it
             return Reply(phrase("invitations.resend.queued", email=email), queued=True)
         return Reply(phrase("invitations.resend.later", email=email, until=until))
-    words = phrase(f"invitations.state.{contact.invite_state.value}")
+    words = phrase(f"invitations.state.{InviteState(contact.invite_state).value}")
     return Reply(phrase("invitations.resend.already", email=email, state=words))

@@ -13,15 +13,22 @@ from sqlmodel import Session
 
 from bot import slash_grammar as c
 from bot.config import Settings
+from bot.crm.records import ContactPerson
 from bot.exceptions import UsageError, UserError
 from bot.flows import invitations, readiness, stages
 from bot.flows.invitations import stale_blocks, stale_of
 from bot.flows.response_watch import questions_of
 from bot.ids import Field
 from bot.models import STEPS, Deal, Introduction, IntroStatus, missing_for_introduction, utcnow
-from bot.parsing import MAX_NOTES
+from bot.parsing import MAX_CONTACTS, MAX_NOTES
 from bot.store.connectors import failing
-from bot.store.contacts import STALE_AFTER, add_contacts, contacts_of, stale_invitations
+from bot.store.contacts import (
+    STALE_AFTER,
+    add_contacts,
+    add_people,
+    contacts_of,
+    stale_invitations,
+)
 from bot.store.deals import deals_for_user, get_deal, upsert_deal
 from bot.store.introductions import (
     introduction_of,
@@ -52,6 +59,8 @@ def handle(session: Session, *, command: c.Command, user_id: str, settings: Sett
             return Reply(message.text, message.blocks)
         case c.Introduce():
             return introduce(session, request=command, user_id=user_id, settings=settings)
+        case c.Invite():
+            return invite(session, request=command)
         case c.SetStage(deal_id=deal_id, stage=stage):
             return set_stage(
                 session, crm_id=deal_id, stage=stage, user_id=user_id, settings=settings
@@ -129,6 +138,30 @@ def _already(intro: Introduction, name: str, crm_id: str) -> str:
             "slash.already_introduced", name=name, crm_id=crm_id, channel_id=intro.channel_id
         )
     return phrase("slash.already_under_way", name=name, crm_id=crm_id)
+
+
+def invite(session: Session, *, request: c.Invite) -> Reply:
+    """`invite`: the contacts are the deal's; an introduction that is done invites them
+    (the worker's invitation queue, one pending at a time); one still to come will."""
+    deal = _known_deal(session, request.deal_id)
+    emails = {contact.email for contact in contacts_of(session, deal_id=deal.id)}
+    known = [e for e in request.emails if e in emails]
+    new = [e for e in request.emails if e not in emails]
+    name = deal.company or deal.crm_id
+    if not new:
+        return Reply(phrase("slash.invite_nothing_new", known=known, name=name, crm_id=deal.crm_id))
+    if len(emails) + len(new) > MAX_CONTACTS:
+        raise UsageError(phrase("usage.too_many_contacts", max=MAX_CONTACTS))
+    add_people(session, deal=deal, people=[ContactPerson(email=e) for e in new])
+    added = phrase("slash.invite_added", emails=new, known=known, name=name, crm_id=deal.crm_id)
+    intro = introduction_of(session, deal_id=deal.id)
+    if intro is None or intro.status == IntroStatus.WAITING:
+        return Reply(f"{added} {phrase('slash.invite_not_introduced')}")
+    if intro.status in (IntroStatus.PENDING, IntroStatus.RUNNING):
+        return Reply(f"{added} {phrase('slash.invite_by_introduction')}", queued=True)
+    if intro.status != IntroStatus.DONE:
+        return Reply(f"{added} {phrase('slash.invite_stopped', status=intro.status.value)}")
+    return Reply(f"{added} {phrase('slash.invite_queued', crm_id=deal.crm_id)}", queued=True)
 
 
 def set_stage(
