@@ -121,9 +121,7 @@ def in_days(days: float) -> datetime:
     return datetime.now(UTC) + timedelta(days=days)
 
 
-def test_a_stale_invitation_shows_a_resend_that_goes_out_once_slack_lets_the_first_lapse(
-    bot, fake
-):
+def test_a_stale_invitation_shows_a_resend_that_goes_out_once_slack_lets_the_first_lapse(bot, fake):
     introduce(bot, CTO, CFO)
     first = invite_of(fake, CTO)["invite_id"]
     assert resend_buttons(status_blocks(bot)) == []  # a fresh invitation is not stale
