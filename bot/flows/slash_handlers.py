@@ -50,6 +50,7 @@ class Reply:
 
 
 STEP_NAMES = tuple(step.value for step in STEPS)  # the order `status` lists them in
+MAX_STALE = 10  # stale invitations `status` lists, each a section with its button
 
 
 def handle(session: Session, *, command: c.Command, user_id: str, settings: Settings) -> Reply:
@@ -186,7 +187,7 @@ def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
     if crm_id is None:
         rows = deals_for_user(session, user_id=user_id)
         message = render_internal("internal/status_list.j2", rows=rows, connectors=connectors)
-        return Reply(message.text, message.blocks)
+        return Reply(message.text, [*message.blocks, *_stale(session, [r.deal_id for r in rows])])
     deal = _known_deal(session, crm_id)
     intro = introduction_of(session, deal_id=deal.id)
     contacts = contacts_of(session, deal_id=deal.id)
@@ -204,8 +205,14 @@ def status(session: Session, *, crm_id: str | None, user_id: str) -> Reply:
         history=stages.history_of(session, deal=deal),
         questions=questions_of(session, intro_id=intro.id) if intro else None,
     )
-    stale = stale_invitations(session, deal_ids=[deal.id], sent_before=now - STALE_AFTER)
-    return Reply(message.text, [*message.blocks, *stale_blocks(stale_of(stale, now=now))])
+    return Reply(message.text, [*message.blocks, *_stale(session, [deal.id])])
+
+
+def _stale(session: Session, deal_ids: list[int | None]) -> list[dict[str, Any]]:
+    """The deals' invitations nobody accepted in 7 days, each with its re-send button."""
+    now = utcnow()
+    stale = stale_invitations(session, deal_ids=deal_ids, sent_before=now - STALE_AFTER)
+    return stale_blocks(stale_of(stale[:MAX_STALE], now=now))
 
 
 def _not_started(intro: Introduction | None) -> bool:

@@ -130,6 +130,8 @@ def test_a_stale_invitation_shows_a_resend_that_goes_out_once_slack_lets_the_fir
         blocks = status_blocks(bot)
         assert f"{CTO}: stale (sent 8 days ago, not accepted)" in json.dumps(blocks)
         [button] = resend_buttons(blocks)
+        _, listed = bot.command("status")  # the list of the caller's deals shows it too
+        assert resend_buttons(listed["blocks"]) == [button]
         deliver(bot, {"type": "app_home_opened", "user": "U_AE", "tab": "home"})
         home = fake.views_published["U_AE"]["blocks"]
         assert "Invitations nobody accepted" in json.dumps(home[0])
@@ -142,7 +144,8 @@ def test_a_stale_invitation_shows_a_resend_that_goes_out_once_slack_lets_the_fir
         status, _ = bot.interact(payload)
         assert status == 200
         [answer] = wait_for(lambda: dms_saying_text(fake, "U_AE", "Slack still holds"), "no answer")
-        assert CTO in answer["text"]
+        until = (datetime.now(UTC) + timedelta(days=6)).strftime("%a %d %b %Y")
+        assert CTO in answer["text"] and f"until {until}" in answer["text"]
         assert states(bot)[CTO] == InviteState.RESEND
         assert len(fake.shared_invites) == 1  # nothing sent while Slack holds the first
 
