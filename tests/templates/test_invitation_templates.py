@@ -3,12 +3,15 @@ invitations with their re-send buttons, and how `status` says each state."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.flows.invitations import StaleInvite, stale_blocks, state_words
+from bot.flows.reminders.digest import AeDeal, DealRow, Digest
+from bot.flows.reminders.render import render_digest
 from bot.ids import ActionId
 from bot.models import Contact, InviteState
 from bot.templating import Message, phrase, render_internal
@@ -97,3 +100,17 @@ def test_every_invitation_phrase_renders():
     for key in ("queued", "later", "already", "unknown"):
         said = phrase(f"invitations.resend.{key}", **values)
         assert said and "{" not in said and "None" not in said
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_the_ae_reminder_lists_stale_invitations_before_its_small_print(count):
+    digest = Digest()
+    digest.add_deal(AeDeal(DealRow(1, "D-1", "Co 1", "s", "S", None), None, False))
+    digest.stale = [stale(n) for n in range(1, count + 1)]
+    message = render_digest(digest, today=NOW.date())
+    assert message is not None
+    buttons = [b["accessory"]["value"] for b in message.blocks if "accessory" in b]
+    assert buttons == [str(n) for n in range(1, count + 1)]
+    assert ("Invitations nobody accepted" in json.dumps(message.blocks)) == bool(count)
+    assert message.blocks[-1]["type"] == "context"
+    assert [b["type"] for b in message.blocks].count("context") == 1
