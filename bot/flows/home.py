@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError
 from bot.flows.invitations import stale_blocks, stale_of
-from bot.models import Introduction, IntroStatus, utcnow
+from bot.models import Introduction, IntroStatus, InviteState, utcnow
 from bot.outages import log_failure
 from bot.slack.client import call
 from bot.store.connectors import failing
@@ -31,7 +31,7 @@ from bot.store.contacts import STALE_AFTER, stale_invitations
 from bot.store.home import deals_of_ae, prospects_of
 from bot.store.responses import clocks_since
 from bot.store.stage_changes import wins_since
-from bot.templating import render_internal
+from bot.templating import phrase, render_internal
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ def home_view(
         team=team_figures(session, settings=settings, now=now),
         promise=settings.response_minutes,
         today=now.date(),
+        invite_words={s.value: phrase(f"invitations.count.{s.value}") for s in InviteState},
         connectors=failing(session) if user_id in settings.admins else [],
     )
     stale = stale_invitations(

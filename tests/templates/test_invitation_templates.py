@@ -114,3 +114,17 @@ def test_the_ae_reminder_lists_stale_invitations_before_its_small_print(count):
     assert ("Invitations nobody accepted" in json.dumps(message.blocks)) == bool(count)
     assert message.blocks[-1]["type"] == "context"
     assert [b["type"] for b in message.blocks].count("context") == 1
+
+
+def test_the_engineers_home_counts_invitations_in_words():
+    from bot.store.home import HomeProspect
+    from tests.templates.test_home_and_events_templates import NO_TEAM, intro
+
+    words = {s.value: phrase(f"invitations.count.{s.value}") for s in InviteState}
+    prospect = HomeProspect(deal(1), intro(1), {"approval": 1, "waiting": 2}, 0, None)
+    message = render_internal(
+        "internal/home.j2", prospects=[prospect], deals=[], team=NO_TEAM, promise=30,
+        today=NOW.date(), invite_words=words,
+    )  # fmt: skip
+    assert_clean(message)
+    assert "invitations: 1 awaiting approval, 2 waiting ·" in "\n".join(texts(message))
