@@ -17,7 +17,7 @@ from bot.flows.introduction.context import StepContext
 from bot.flows.introduction.messages import dm_once
 from bot.models import Contact, Deal, Introduction, InviteState, utcnow
 from bot.slack.client import try_call
-from bot.store.contacts import HOLDING, contacts_of, invitable
+from bot.store.contacts import HOLDING, contacts_of, invitable, move_invitation
 from bot.store.rows import update_row
 from bot.templating import phrase, render_internal
 from bot.text import mask_email
@@ -76,7 +76,12 @@ def invite(run: StepContext, intro: Introduction, deal: Deal, contact: Contact) 
     """Send one contact's invitation; the step's detail once the queue must stop here,
     None when the next contact may go at once (this one joined already, or failed)."""
     was_sending = contact.invite_state == InviteState.SENDING
-    set_invite(run, contact.id, InviteState.SENDING)
+    with run.session() as session:  # taken from where we saw it: one sender per contact
+        if not move_invitation(
+            session, contact_id=contact.id, to=InviteState.SENDING,
+            only=(contact.invite_state,), invite_error=None,
+        ):  # fmt: skip
+            return PENDING  # another worker is inviting this contact right now
     result = try_call(
         "connect",
         run.client.conversations_inviteShared,
