@@ -152,7 +152,8 @@ class InvitationQueue:
             queues = queues_to_move(session)
         done = 0
         for intro_id in queues:
-            if time.monotonic() - self._refused.get(intro_id, -RETRY_SECONDS) < RETRY_SECONDS:
+            refused = self._refused.get(intro_id)
+            if refused is not None and time.monotonic() - refused < RETRY_SECONDS:
                 continue
             result = self.invite_next(intro_id)
             log.info("intro_id=%s invitations: %s", intro_id, result)

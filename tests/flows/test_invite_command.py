@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from slack_sdk import WebClient
 from sqlmodel import Session, select
 
 from bot.exceptions import USAGE
 from bot.models import Contact, InviteState
+from tests.conftest import TOKEN
 from tests.factories import make_deal
 from tests.flows.test_events import deliver, introduce
 from tests.flows.test_invitations import CEO, CFO, CTO, invite_of, states, wait_for
@@ -81,3 +83,16 @@ def test_with_nobody_pending_the_worker_invites_the_new_contact_at_once(bot, fak
     with Session(bot.engine) as session:
         assert len(session.exec(select(Contact)).all()) == 2
     assert len(fake.shared_invites) == 2
+
+
+def test_someone_elses_pending_invitation_makes_the_queue_wait_without_hammering_slack(bot, fake):
+    channel = introduce(bot, CTO)
+    deliver(bot, fake.accept_shared_invite(invite_of(fake, CTO)["invite_id"]))
+    by_hand = WebClient(token=TOKEN, base_url=fake.url)  # a person invites from the channel
+    by_hand.conversations_inviteShared(channel=channel, emails="partner@other.example")
+    fake.reset_calls()
+    bot.command(f"invite D-1 {CFO}")
+    wait_for(lambda: fake.calls_to("conversations.inviteShared"), "the worker did not try")
+    time.sleep(1)  # twenty polls: it waits (RETRY_SECONDS), not one refused call per poll
+    assert len(fake.calls_to("conversations.inviteShared")) == 1
+    assert states(bot)[CFO] == InviteState.WAITING
