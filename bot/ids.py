@@ -13,6 +13,7 @@ class ActionId(StrEnum):
     """Action ids of buttons in the bot's messages."""
 
     INTRODUCE_DEAL = "introduce_deal"  # the weekly reminder's "Introduce now"
+    RESEND_INVITE = "resend_invite"  # a stale invitation's "Re-send" (value: contact id)
 
 
 class Field(StrEnum):

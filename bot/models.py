@@ -41,10 +41,17 @@ STEPS: tuple[Step, ...] = tuple(Step)
 
 
 class InviteState(StrEnum):
+    """A contact's Slack Connect invitation (SPEC step 5; bot/flows/introduction/connect.py).
+    SENT, APPROVAL and RESEND hold the channel's one pending invitation."""
+
     WAITING = "waiting"
     SENDING = "sending"
     SENT = "sent"
+    APPROVAL = "approval"  # accepted, awaiting an admin's approval
+    RESEND = "resend"  # sent, and to be sent again once Slack lets the first one lapse
     ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"  # Slack let it lapse unanswered (14 days)
     FAILED = "failed"
 
 

@@ -194,6 +194,7 @@ def _samples(facts: Facts, settings: Settings) -> dict[str, Any]:
 def _samples_for(name: str, facts: Facts) -> dict[str, Any]:
     """What one template needs beyond the shared values: a plausible sample of it."""
     from bot.flows import home, reminders
+    from bot.flows.invitations import StaleInvite
     from bot.flows.response_watch import Questions
     from bot.store.home import HomeProspect
 
@@ -215,8 +216,13 @@ def _samples_for(name: str, facts: Facts) -> dict[str, Any]:
             }
         case "internal/ae_done.j2":  # one invitation sent, the next waiting its turn
             return {"sent": 1, "waiting": 1, "joined": 0}
-        case "internal/invite_accepted.j2":
+        case "internal/invite_accepted.j2" | "internal/invite_declined.j2":
             return {"email": "cto@acme.example", "next_emails": ["cfo@acme.example"]}
+        case "internal/stale_invites.j2":  # one sent 8 days ago, one lapsed unanswered
+            return {"stale": [StaleInvite(1, "cto@acme.example", deal.crm_id, deal.company, 8,
+                                          False),
+                              StaleInvite(2, "cfo@acme.example", deal.crm_id, deal.company, 15,
+                                          True)]}  # fmt: skip
         case "internal/reminder_engineer.j2":
             prospect = reminders.Prospect(
                 row, intro_row, [reminders.Invite("cfo@acme.example", 90)],

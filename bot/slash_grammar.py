@@ -40,6 +40,14 @@ class Introduce:
 
 
 @dataclass(frozen=True)
+class Invite:
+    """`invite`: prospect contacts added to a known deal and invited to its channel."""
+
+    deal_id: str
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SetStage:
     deal_id: str
     stage: str
@@ -80,6 +88,7 @@ Command = (
     OpenModal
     | Help
     | Introduce
+    | Invite
     | SetStage
     | Status
     | Unwatch
@@ -100,6 +109,8 @@ def parse(text: str) -> Command:
         return Help()
     if verb in ("now", "watch"):
         return _introduce(verb, args)
+    if verb == "invite":
+        return _invite(args)
     if verb == "stage":
         deal = _deal(args, "stage")
         stage = clean_value(slack_unescape(" ".join(args[1:])), limit=100)
@@ -155,6 +166,21 @@ def _introduce(verb: str, args: list[str]) -> Introduce:
         raise UsageError(phrase("usage.too_many_contacts", max=MAX_CONTACTS))
     company_name = clean_value(slack_unescape(" ".join(company)))
     return Introduce(verb, deal, company_name, engineer, tuple(contacts))
+
+
+def _invite(args: list[str]) -> Invite:
+    """Every word after the deal id is an email (plain or Slack's `<mailto:…>`)."""
+    deal = _deal(args, "invite")
+    emails: list[str] = []
+    for token in args[1:]:
+        email = normalise_email(mailto_address(token) or token)
+        if email not in emails:
+            emails.append(email)
+    if not emails:
+        raise UsageError(phrase("usage.invite_needs_email", crm_id=deal))
+    if len(emails) > MAX_CONTACTS:
+        raise UsageError(phrase("usage.too_many_contacts", max=MAX_CONTACTS))
+    return Invite(deal, tuple(emails))
 
 
 def _team(args: list[str]) -> TeamAdd | TeamRemove | TeamList:

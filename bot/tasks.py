@@ -21,6 +21,7 @@ from bot.flows.archive import ChannelArchives
 from bot.flows.events import EventProcessor
 from bot.flows.home import ConnectorHomes, HomeRefresh
 from bot.flows.introduction import IntroductionRunner
+from bot.flows.invitations import InvitationQueue
 from bot.flows.missing_notice import MissingNotices
 from bot.flows.reminders import ReminderTask
 from bot.flows.response_alerts import ResponseAlerts
@@ -112,6 +113,7 @@ def periodic_tasks(
         ("missing_notices", MissingNotices(engine, client)),
         ("connector_homes", ConnectorHomes(engine, homes, settings.admins)),
         ("slack_events", events.process_pending),
+        ("invitations", InvitationQueue(engine, invite_next)),
         ("response_alerts", alerts.alert_due),
         ("reminders", ReminderTask(engine, settings, client, owner=owner)),
         ("channel_archives", ChannelArchives(engine, client, settings, owner=owner or worker_id())),

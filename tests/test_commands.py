@@ -30,6 +30,10 @@ from bot.exceptions import USAGE, UsageError
         ("status", c.Status(None)),
         ("status D-1", c.Status("D-1")),
         ("unwatch D-1", c.Unwatch("D-1")),
+        (
+            "invite D-1 CFO@acme.example <mailto:ceo@acme.example|ceo@acme.example> cfo@x.example",
+            c.Invite("D-1", ("cfo@acme.example", "ceo@acme.example", "cfo@x.example")),
+        ),
         ("team add <@U1>", c.TeamAdd("U1")),
         ("team add <@U1|a> backup <@U2|b>", c.TeamAdd("U1", "U2")),
         ("team remove <@U1>", c.TeamRemove("U1")),
@@ -55,6 +59,12 @@ def test_parses(text, expected):
         ("team add erin", "team add @user"),
         ("team add <@U1> backup <@U1>", "own backup"),
         ("reminders maybe", "reminders on"),
+        ("invite", "`invite` needs a deal id"),
+        ("invite D-1", "Say whom to invite"),
+        ("invite D-1 cfo@", "not a valid email"),
+        ("invite D-1 Acme cfo@acme.example", "`Acme` is not a valid email"),
+        ("invite D-1 <@U1>", "is not a valid email"),
+        ("invite " + "D-1 " + " ".join(f"p{n}@acme.example" for n in range(21)), "At most 20"),
     ],
 )
 def test_bad_input_gets_a_reason_and_the_usage_line(text, reason):

@@ -8,11 +8,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from bot.emulator.connect_scripting import ConnectScripting
 from bot.emulator.dispatch import CallRecord, Dispatcher
 from bot.emulator.faults import FaultPlan
 from bot.emulator.limits import RateLimiter
 from bot.emulator.methods import HANDLERS
-from bot.emulator.methods.connect import accept_invite
 from bot.emulator.people_do import PeopleDo
 from bot.emulator.scripting import FaultScripting
 from bot.emulator.server import EmulatorHTTPServer
@@ -22,7 +22,7 @@ from bot.emulator.socket_scripting import SocketScripting
 from bot.emulator.state import Channel, User, Workspace
 
 
-class FakeSlack(FaultScripting, PeopleDo, SocketScripting, ServedFake):
+class FakeSlack(ConnectScripting, FaultScripting, PeopleDo, SocketScripting, ServedFake):
     """A Slack Web API stand-in on 127.0.0.1 for `WebClient(base_url=fake.url)`.
 
     Inspection properties return deep copies taken under the workspace lock, so they
@@ -290,17 +290,6 @@ class FakeSlack(FaultScripting, PeopleDo, SocketScripting, ServedFake):
         self._dispatcher.reset_calls()
 
     # what Slack or other people do ----------------------------------------------------
-
-    def accept_shared_invite(
-        self, invite_id: str, user_id: str = "U_EXT1", team_id: str = "T_EXT"
-    ) -> dict[str, Any]:
-        """The external person accepts: they join the channel and the invite is done.
-
-        Returns the payload of the `shared_channel_invite_accepted` event Slack would
-        send (`channel`, `invite`, `accepting_user`, `teams_in_channel`, ...).
-        """
-        with self._ws.lock:
-            return accept_invite(self._ws, invite_id, user_id=user_id, team_id=team_id)
 
     def deliver_scheduled(self, now: float | None = None) -> int:
         """Post every scheduled message whose `post_at` has come; returns how many."""

@@ -3,6 +3,7 @@ and conversations.history answer, field for field as Slack's docs show them."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bot.emulator.state import AVATAR_HOST, PERMALINK_HOST, Channel, User, Workspace, tz_now
@@ -113,7 +114,7 @@ def channel_json(ws: Workspace, channel: Channel, *, num_members: bool = False) 
         "is_ext_shared": channel.is_ext_shared,
         "is_org_shared": False,
         "is_pending_ext_shared": any(
-            i.channel == channel.id and i.status == "pending" for i in ws.invites
+            i.channel == channel.id and i.holds_channel(time.time()) for i in ws.invites
         ),
         "pending_shared": [],
         "context_team_id": ws.team_id,

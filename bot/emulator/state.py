@@ -65,6 +65,9 @@ class Channel:
     purpose_meta: tuple[str, int] = ("", 0)
 
 
+INVITE_VALID_SECONDS = 14 * 24 * 3600  # Slack: `date_invalid` is 14 days after creation
+
+
 @dataclass
 class SharedInvite:
     """A Slack Connect invitation sent with conversations.inviteShared."""
@@ -73,11 +76,23 @@ class SharedInvite:
     channel: str
     email: str | None
     user_id: str | None
-    status: str  # "pending" or "accepted"
+    # "pending", "awaiting_approval" (accepted, an admin must approve), "accepted" or
+    # "declined"; a pending one lapses by itself 14 days after `date_created`
+    status: str
     date_created: int
     external_limited: bool = True
     accepted_by: str | None = None
     accepted_team: str | None = None
+
+    def lapsed(self, now: float) -> bool:
+        return self.status == "pending" and now >= self.date_created + INVITE_VALID_SECONDS
+
+    def holds_channel(self, now: float) -> bool:
+        """Slack's one pending invitation per channel: unanswered and valid, or accepted
+        and waiting for an admin."""
+        return self.status == "awaiting_approval" or (
+            self.status == "pending" and not self.lapsed(now)
+        )
 
 
 def tz_now(tz: str) -> datetime:

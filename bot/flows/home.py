@@ -22,19 +22,22 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.db import session_scope
 from bot.exceptions import SlackStepError
-from bot.models import Introduction, IntroStatus, utcnow
+from bot.flows.invitations import stale_blocks, stale_of
+from bot.models import Introduction, IntroStatus, InviteState, utcnow
 from bot.outages import log_failure
 from bot.slack.client import call
 from bot.store.connectors import failing
+from bot.store.contacts import STALE_AFTER, stale_invitations
 from bot.store.home import deals_of_ae, prospects_of
 from bot.store.responses import clocks_since
 from bot.store.stage_changes import wins_since
-from bot.templating import render_internal
+from bot.templating import phrase, render_internal
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(days=30)
 MAX_BLOCKS = 100
+MAX_STALE = 10  # stale invitations shown, each a section with its re-send button
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -96,16 +99,22 @@ def home_view(
     """The `home` view of one person; a failing CRM connector shows to CARE_ADMINS only
     (to nobody when CARE_ADMINS is empty)."""
     now = now or utcnow()
+    deals = deals_of_ae(session, user_id=user_id)
     message = render_internal(
         "internal/home.j2",
         prospects=prospects_of(session, user_id=user_id, now=now),
-        deals=deals_of_ae(session, user_id=user_id),
+        deals=deals,
         team=team_figures(session, settings=settings, now=now),
         promise=settings.response_minutes,
         today=now.date(),
+        invite_words={s.value: phrase(f"invitations.count.{s.value}") for s in InviteState},
         connectors=failing(session) if user_id in settings.admins else [],
     )
-    return {"type": "home", "blocks": message.blocks[:MAX_BLOCKS]}
+    stale = stale_invitations(
+        session, deal_ids=[deal.id for deal, _ in deals], sent_before=now - STALE_AFTER
+    )  # the AE's invitations nobody accepted, each with its re-send button, first
+    blocks = [*stale_blocks(stale_of(stale[:MAX_STALE], now=now)), *message.blocks]
+    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
 
 class HomeRefresh:

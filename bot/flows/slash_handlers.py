@@ -13,14 +13,22 @@ from sqlmodel import Session
 
 from bot import slash_grammar as c
 from bot.config import Settings
+from bot.crm.records import ContactPerson
 from bot.exceptions import UsageError, UserError
-from bot.flows import archive, readiness, stages
+from bot.flows import archive, invitations, readiness, stages
+from bot.flows.invitations import stale_blocks, stale_of
 from bot.flows.response_watch import questions_of
 from bot.ids import Field
-from bot.models import STEPS, Deal, Introduction, IntroStatus, missing_for_introduction
-from bot.parsing import MAX_NOTES
+from bot.models import STEPS, Deal, Introduction, IntroStatus, missing_for_introduction, utcnow
+from bot.parsing import MAX_CONTACTS, MAX_NOTES
 from bot.store.connectors import failing
-from bot.store.contacts import add_contacts, contacts_of
+from bot.store.contacts import (
+    STALE_AFTER,
+    add_contacts,
+    add_people,
+    contacts_of,
+    stale_invitations,
+)
 from bot.store.deals import deals_for_user, get_deal, upsert_deal
 from bot.store.introductions import (
     introduction_of,
@@ -42,6 +50,7 @@ class Reply:
 
 
 STEP_NAMES = tuple(step.value for step in STEPS)  # the order `status` lists them in
+MAX_STALE = 10  # stale invitations `status` lists, each a section with its button
 
 
 def handle(session: Session, *, command: c.Command, user_id: str, settings: Settings) -> Reply:
@@ -51,6 +60,8 @@ def handle(session: Session, *, command: c.Command, user_id: str, settings: Sett
             return Reply(message.text, message.blocks)
         case c.Introduce():
             return introduce(session, request=command, user_id=user_id, settings=settings)
+        case c.Invite():
+            return invite(session, request=command)
         case c.SetStage(deal_id=deal_id, stage=stage):
             return set_stage(
                 session, crm_id=deal_id, stage=stage, user_id=user_id, settings=settings
@@ -130,6 +141,30 @@ def _already(intro: Introduction, name: str, crm_id: str) -> str:
     return phrase("slash.already_under_way", name=name, crm_id=crm_id)
 
 
+def invite(session: Session, *, request: c.Invite) -> Reply:
+    """`invite`: the contacts are the deal's; an introduction that is done invites them
+    (the worker's invitation queue, one pending at a time); one still to come will."""
+    deal = _known_deal(session, request.deal_id)
+    emails = {contact.email for contact in contacts_of(session, deal_id=deal.id)}
+    known = [e for e in request.emails if e in emails]
+    new = [e for e in request.emails if e not in emails]
+    name = deal.company or deal.crm_id
+    if not new:
+        return Reply(phrase("slash.invite_nothing_new", known=known, name=name, crm_id=deal.crm_id))
+    if len(emails) + len(new) > MAX_CONTACTS:
+        raise UsageError(phrase("usage.too_many_contacts", max=MAX_CONTACTS))
+    add_people(session, deal=deal, people=[ContactPerson(email=e) for e in new])
+    added = phrase("slash.invite_added", emails=new, known=known, name=name, crm_id=deal.crm_id)
+    intro = introduction_of(session, deal_id=deal.id)
+    if intro is None or intro.status == IntroStatus.WAITING:
+        return Reply(f"{added} {phrase('slash.invite_not_introduced')}")
+    if intro.status in (IntroStatus.PENDING, IntroStatus.RUNNING):
+        return Reply(f"{added} {phrase('slash.invite_by_introduction')}", queued=True)
+    if intro.status != IntroStatus.DONE:
+        return Reply(f"{added} {phrase('slash.invite_stopped', status=intro.status.value)}")
+    return Reply(f"{added} {phrase('slash.invite_queued', crm_id=deal.crm_id)}", queued=True)
+
+
 def set_stage(
     session: Session, *, crm_id: str, stage: str, user_id: str, settings: Settings
 ) -> Reply:
@@ -155,9 +190,11 @@ def status(
     if crm_id is None:
         rows = deals_for_user(session, user_id=user_id)
         message = render_internal("internal/status_list.j2", rows=rows, connectors=connectors)
-        return Reply(message.text, message.blocks)
+        return Reply(message.text, [*message.blocks, *_stale(session, [r.deal_id for r in rows])])
     deal = _known_deal(session, crm_id)
     intro = introduction_of(session, deal_id=deal.id)
+    contacts = contacts_of(session, deal_id=deal.id)
+    now = utcnow()
     message = render_internal(
         "internal/status.j2",
         connectors=connectors,
@@ -166,12 +203,20 @@ def status(
         intro=intro,
         steps=steps_of(session, intro_id=intro.id) if intro else {},
         step_names=STEP_NAMES,
-        contacts=contacts_of(session, deal_id=deal.id),
+        contacts=contacts,
+        states={c.id: invitations.state_words(c, now=now) for c in contacts},
         history=stages.history_of(session, deal=deal),
         questions=questions_of(session, intro_id=intro.id) if intro else None,
         archive=archive.view_of(session, intro=intro, settings=settings) if settings else None,
     )
-    return Reply(message.text, message.blocks)
+    return Reply(message.text, [*message.blocks, *_stale(session, [deal.id])])
+
+
+def _stale(session: Session, deal_ids: list[int | None]) -> list[dict[str, Any]]:
+    """The deals' invitations nobody accepted in 7 days, each with its re-send button."""
+    now = utcnow()
+    stale = stale_invitations(session, deal_ids=deal_ids, sent_before=now - STALE_AFTER)
+    return stale_blocks(stale_of(stale[:MAX_STALE], now=now))
 
 
 def _not_started(intro: Introduction | None) -> bool:

@@ -43,6 +43,7 @@ def upsert_deal(session: Session, *, crm_id: str, **fields: object) -> Deal:
 # Built once: `status` is the command people run most, and answers before the ack.
 _DEALS_FOR_USER = (
     select(  # the columns the list shows, not entities: no hydration, no identity map
+        col(Deal.id).label("deal_id"),
         Deal.crm_id,
         Deal.company,
         Deal.stage,

@@ -27,11 +27,12 @@ from bot.models import (
     utcnow,
 )
 from bot.store.claims import lease_free
+from bot.store.contacts import HOLDING, STALE_AFTER, stale_or_expired
 from bot.store.deals import LOST, WON, closed_as
 from bot.store.rows import update_row
 
 STREAM_ROWS = 500
-PENDING_INVITES = (InviteState.WAITING, InviteState.SENDING, InviteState.SENT)
+PENDING_INVITES = (InviteState.WAITING, InviteState.SENDING, *HOLDING)
 
 # What a digest shows of a deal and its introduction; rows are read by these names.
 DEAL_COLUMNS = (col(Deal.id).label("deal_id"), Deal.crm_id, Deal.company, Deal.stage,
@@ -49,6 +50,8 @@ class DigestStreams(NamedTuple):
     questions: Iterable[Any]  # user_id, intro_id, text, started_at
     prospects: Iterable[Any]  # user_id, DEAL_COLUMNS, INTRO_COLUMNS, last_message_at
     deals: Iterable[Any]  # user_id, DEAL_COLUMNS, INTRO_COLUMNS (None when not introduced)
+    stale: Iterable[Any] = ()  # the AE's: user_id, contact_id, email, invite_state,
+    # invited_at, crm_id, company (invitations to re-send)
 
 
 def ae_of() -> Any:
@@ -98,8 +101,10 @@ def claims_of(session: Session, *, weeks: Iterable[str]) -> Sequence[ReminderSen
     return session.exec(select(ReminderSent).where(col(ReminderSent.week).in_(weeks))).all()
 
 
-def digest_streams(session: Session, *, settings: Settings) -> DigestStreams:
-    """Everything every digest shows, in four statements whatever the headcount."""
+def digest_streams(
+    session: Session, *, settings: Settings, stale_before: datetime | None = None
+) -> DigestStreams:
+    """Everything every digest shows, in five statements whatever the headcount."""
     engineer = col(Introduction.engineer_user_id)
     ae = ae_of()
     done = (Introduction.status == IntroStatus.DONE, engineer.is_not(None))
@@ -143,7 +148,26 @@ def digest_streams(session: Session, *, settings: Settings) -> DigestStreams:
         .where(ae.is_not(None))
         .order_by(_by_person(session, ae))
     )
-    return DigestStreams(*(_stream(session, q) for q in (invites, questions, prospects, deals)))
+    stale = (
+        select(
+            ae.label("user_id"),
+            col(Contact.id).label("contact_id"),
+            Contact.email,
+            Contact.invite_state,
+            Contact.invited_at,
+            Deal.crm_id,
+            Deal.company,
+        )
+        .select_from(Contact)
+        .join(Deal, col(Deal.id) == Contact.deal_id)
+        .join(Introduction, col(Introduction.deal_id) == Deal.id)
+        .where(Introduction.status == IntroStatus.DONE, col(Contact.email).is_not(None))
+        .where(stale_or_expired(sent_before=stale_before or utcnow() - STALE_AFTER))
+        .where(not_(closed_as(settings, WON, LOST)), ae.is_not(None))
+        .order_by(_by_person(session, ae), Contact.id)
+    )
+    queries = (invites, questions, prospects, deals, stale)
+    return DigestStreams(*(_stream(session, q) for q in queries))
 
 
 def _by_person(session: Session, column: Any) -> Any:

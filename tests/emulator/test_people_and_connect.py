@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from slack_sdk import WebClient
 
 from bot.emulator import FakeSlack
@@ -113,3 +114,56 @@ def test_invite_shared_needs_the_bot_in_the_channel(fake: FakeSlack, client: Web
     assert error_of(
         client.conversations_inviteShared, channel=outside, emails="pat@acme.example"
     ) == ("not_in_channel")
+
+
+def test_an_acceptance_awaiting_approval_holds_the_channel_until_approved(
+    fake: FakeSlack, client: WebClient, channel_id: str
+) -> None:
+    first = client.conversations_inviteShared(channel=channel_id, emails="pat@acme.example")
+    event = fake.accept_shared_invite(
+        first["invite_id"], user_id="U_PAT", team_id="T_ACME", approval_required=True
+    )
+    assert event["type"] == "shared_channel_invite_accepted" and event["approval_required"]
+    assert "U_PAT" not in fake.channels[channel_id].members
+    assert [t["id"] for t in event["teams_in_channel"]] == [fake.team_id]
+    [listed] = client.conversations_listConnectInvites()["invites"]
+    assert listed["acceptances"][0]["approval_status"] == "pending_approval"
+    assert error_of(
+        client.conversations_inviteShared, channel=channel_id, emails="sam@acme.example"
+    ) == ("connection_limit_exceeded_pending")
+
+    approved = fake.approve_shared_invite(first["invite_id"], team_id="T_ACME")
+    assert approved["type"] == "shared_channel_invite_approved"
+    assert approved["approving_team_id"] == "T_ACME"
+    assert approved["approving_user"]["id"] == "U_EXTADMIN"
+    assert approved["invite"]["id"] == first["invite_id"]
+    assert approved["channel"]["id"] == channel_id and approved["event_ts"]
+    assert "U_PAT" in fake.channels[channel_id].members
+    assert client.conversations_listConnectInvites()["invites"] == []
+    client.conversations_inviteShared(channel=channel_id, emails="sam@acme.example")
+
+
+def test_a_declined_invitation_frees_the_channel(
+    fake: FakeSlack, client: WebClient, channel_id: str
+) -> None:
+    first = client.conversations_inviteShared(channel=channel_id, emails="pat@acme.example")
+    declined = fake.decline_shared_invite(first["invite_id"], decliner="U_PAT", team_id="T_ACME")
+    assert declined["type"] == "shared_channel_invite_declined"
+    assert declined["declining_team_id"] == "T_ACME"
+    assert declined["declining_user"]["id"] == "U_PAT"
+    assert declined["invite"]["recipient_email"] == "pat@acme.example"
+    assert fake.shared_invites[0]["status"] == "declined"
+    assert "U_PAT" not in fake.channels[channel_id].members
+    client.conversations_inviteShared(channel=channel_id, emails="sam@acme.example")
+
+
+def test_a_lapsed_invitation_can_no_longer_be_answered_and_frees_the_channel(
+    fake: FakeSlack, client: WebClient, channel_id: str
+) -> None:
+    first = client.conversations_inviteShared(channel=channel_id, emails="pat@acme.example")
+    fake.lapse_shared_invite(first["invite_id"])
+    assert client.conversations_listConnectInvites()["invites"] == []
+    with pytest.raises(ValueError, match="lapsed"):
+        fake.accept_shared_invite(first["invite_id"])
+    again = client.conversations_inviteShared(channel=channel_id, emails="pat@acme.example")
+    assert again["invite_id"] != first["invite_id"]

@@ -493,4 +493,4 @@ def test_building_reminders_issues_the_same_statements_for_10_and_1000_people(en
             plan = reminders.collect(session, now=now, settings=settings)
         counts.append(len(statements))
         assert len(plan.reminders) == 2 * stop
-    assert counts[0] == counts[1] <= 8, statements
+    assert counts[0] == counts[1] <= 9, statements  # 5 digest streams (stale invitations)

@@ -177,7 +177,7 @@ def test_help_has_its_lines_and_small_print_apart():
     intro_block, commands, divider, small_print = message.blocks
     assert intro_block["text"]["text"].endswith("before the deal closes.")
     lines = commands["text"]["text"].splitlines()
-    assert len(lines) == 8 and all(line.startswith("• `/introduce-care") for line in lines)
+    assert len(lines) == 9 and all(line.startswith("• `/introduce-care") for line in lines)
     assert divider == {"type": "divider"} and small_print["type"] == "context"
 
 
@@ -210,7 +210,8 @@ def test_replies_escape_what_people_typed_and_end_their_sentences():
 def test_every_slash_and_usage_phrase_renders_without_leftovers():
     values = {"name": "A", "crm_id": "D-1", "stage": "S", "effect": "E.", "user_id": "U1",
               "backup_id": None, "created": True, "channel_id": None, "error_id": "0123abcd",
-              "verb": "now", "value": "x", "max": 20}  # fmt: skip
+              "verb": "now", "value": "x", "max": 20, "emails": ["a@b.example"],
+              "known": [], "status": "failed"}  # fmt: skip
     for key in phrase_keys():
         if key.startswith(("slash.", "usage.")):
             said = phrase(key, **values)

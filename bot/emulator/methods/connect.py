@@ -1,4 +1,6 @@
-"""Slack Connect: conversations.inviteShared and conversations.listConnectInvites."""
+"""Slack Connect: conversations.inviteShared and conversations.listConnectInvites, and what
+the other side does (accept, with or without an admin's approval, decline), each returning
+the event Slack would send, shaped as Slack's Events API docs show it."""
 
 from __future__ import annotations
 
@@ -8,9 +10,7 @@ from typing import Any
 from bot.emulator.methods.common import channel_arg
 from bot.emulator.methods.registry import method
 from bot.emulator.rules import SlackError, as_bool, as_list, is_valid_email
-from bot.emulator.state import PERMALINK_HOST, SharedInvite, Workspace
-
-INVITE_VALID_SECONDS = 14 * 24 * 3600
+from bot.emulator.state import INVITE_VALID_SECONDS, PERMALINK_HOST, SharedInvite, Workspace
 
 
 def _recipient(args: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -43,7 +43,8 @@ def conversations_invite_shared(ws: Workspace, args: dict[str, Any]) -> dict[str
     invited = ws.user_by_email(email) if email else ws.users.get(user_id or "")
     if invited is not None and invited.id in channel.members:
         raise SlackError("already_in_channel")
-    if any(i.channel == channel.id and i.status == "pending" for i in ws.invites):
+    now = time.time()
+    if any(i.channel == channel.id and i.holds_channel(now) for i in ws.invites):
         raise SlackError("connection_limit_exceeded_pending")
     invite = SharedInvite(
         invite_id=ws.new_id("I"),
@@ -77,7 +78,7 @@ def invite_json(ws: Workspace, invite: SharedInvite) -> dict[str, Any]:
 def conversations_list_connect_invites(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     entries = []
     for invite in ws.invites:
-        if invite.status != "pending":
+        if not invite.holds_channel(time.time()):  # answered, approved, declined or lapsed
             continue
         channel = ws.channels[invite.channel]
         entries.append(
@@ -93,33 +94,45 @@ def conversations_list_connect_invites(ws: Workspace, args: dict[str, Any]) -> d
                     "is_im": False,
                 },
                 "invite": invite_json(ws, invite),
-                "acceptances": [],
+                "acceptances": _acceptances(ws, invite),
                 "review": None,
             }
         )
     return {"invites": entries, "response_metadata": {"next_cursor": ""}}
 
 
-def accept_invite(ws: Workspace, invite_id: str, *, user_id: str, team_id: str) -> dict[str, Any]:
-    """The external person accepts (caller holds the lock): they join the channel, the
-    invite is done, and the `shared_channel_invite_accepted` event is returned."""
-    invite = next((i for i in ws.invites if i.invite_id == invite_id), None)
-    if invite is None:
-        raise KeyError(f"no shared invite {invite_id!r}")
-    if invite.status != "pending":
-        raise ValueError(f"invite {invite_id} is already {invite.status}")
-    user = ws.users.get(user_id)
-    if user is None:
-        local = (invite.email or user_id).split("@")[0]
-        user = ws.add_user(user_id, name=local, email=invite.email, team_id=team_id)
-    ws.external_teams.setdefault(team_id, f"{team_id} Inc")
-    invite.status, invite.accepted_by, invite.accepted_team = "accepted", user_id, team_id
+def _acceptances(ws: Workspace, invite: SharedInvite) -> list[dict[str, Any]]:
+    if invite.status != "awaiting_approval" or invite.accepted_by is None:
+        return []
+    return [
+        {
+            "approval_status": "pending_approval",
+            "date_accepted": invite.date_created,
+            "accepting_team": {"id": invite.accepted_team, "name": _team_name(ws, invite)},
+            "accepting_user": _user_json(ws, invite.accepted_by),
+            "reviews": [],
+        }
+    ]
+
+
+def _team_name(ws: Workspace, invite: SharedInvite) -> str:
+    return ws.external_teams.get(invite.accepted_team or "", f"{invite.accepted_team} Inc")
+
+
+def _user_json(ws: Workspace, user_id: str) -> dict[str, Any]:
+    user = ws.users[user_id]
+    return {"id": user.id, "team_id": user.team_id, "name": user.name, "updated": int(time.time())}
+
+
+def _event(ws: Workspace, kind: str, invite: SharedInvite, **fields: Any) -> dict[str, Any]:
+    """The fields every shared_channel_invite_* event has, around the kind's own."""
     channel = ws.channels[invite.channel]
-    channel.members.add(user_id)
-    channel.is_ext_shared = True
+    teams = [{"id": ws.team_id, "name": ws.team_name}]
+    if invite.accepted_team and invite.status == "accepted":
+        teams.append({"id": invite.accepted_team, "name": _team_name(ws, invite)})
     return {
-        "type": "shared_channel_invite_accepted",
-        "approval_required": False,
+        "type": kind,
+        **fields,
         "invite": invite_json(ws, invite),
         "channel": {
             "id": channel.id,
@@ -127,15 +140,86 @@ def accept_invite(ws: Workspace, invite_id: str, *, user_id: str, team_id: str) 
             "is_im": False,
             "name": channel.name,
         },
-        "teams_in_channel": [
-            {"id": ws.team_id, "name": ws.team_name},
-            {"id": team_id, "name": ws.external_teams[team_id]},
-        ],
-        "accepting_user": {
-            "id": user_id,
-            "team_id": user.team_id,
-            "name": user.name,
-            "updated": int(time.time()),
-        },
+        "teams_in_channel": teams,
         "event_ts": ws.new_ts(),
     }
+
+
+def _invite(ws: Workspace, invite_id: str, *states: str) -> SharedInvite:
+    invite = next((i for i in ws.invites if i.invite_id == invite_id), None)
+    if invite is None:
+        raise KeyError(f"no shared invite {invite_id!r}")
+    if invite.status not in states or invite.lapsed(time.time()):
+        lapsed = " (lapsed)" if invite.lapsed(time.time()) else ""
+        raise ValueError(f"invite {invite_id} is {invite.status}{lapsed}")
+    return invite
+
+
+def _join(ws: Workspace, invite: SharedInvite) -> None:
+    invite.status = "accepted"
+    channel = ws.channels[invite.channel]
+    channel.members.add(invite.accepted_by or "")
+    channel.is_ext_shared = True
+
+
+def accept_invite(
+    ws: Workspace, invite_id: str, *, user_id: str, team_id: str, approval_required: bool
+) -> dict[str, Any]:
+    """The external person accepts (caller holds the lock): they join the channel, or,
+    when an admin must approve, the invitation waits for `approve_invite`; returns the
+    `shared_channel_invite_accepted` event."""
+    invite = _invite(ws, invite_id, "pending")
+    user = ws.users.get(user_id)
+    if user is None:
+        local = (invite.email or user_id).split("@")[0]
+        user = ws.add_user(user_id, name=local, email=invite.email, team_id=team_id)
+    ws.external_teams.setdefault(team_id, f"{team_id} Inc")
+    invite.accepted_by, invite.accepted_team = user_id, team_id
+    invite.status = "awaiting_approval"
+    if not approval_required:
+        _join(ws, invite)
+    return _event(
+        ws,
+        "shared_channel_invite_accepted",
+        invite,
+        approval_required=approval_required,
+        accepting_user=_user_json(ws, user_id),
+    )
+
+
+def approve_invite(ws: Workspace, invite_id: str, *, approver: str, team_id: str) -> dict[str, Any]:
+    """An admin approves an accepted invitation: the person joins; the approved event."""
+    invite = _invite(ws, invite_id, "awaiting_approval")
+    _join(ws, invite)
+    return _event(
+        ws,
+        "shared_channel_invite_approved",
+        invite,
+        approving_team_id=team_id,
+        approving_user=_approver(ws, approver, team_id),
+    )
+
+
+def decline_invite(ws: Workspace, invite_id: str, *, decliner: str, team_id: str) -> dict[str, Any]:
+    """The person (or an admin, before approving) declines; the declined event."""
+    invite = _invite(ws, invite_id, "pending", "awaiting_approval")
+    invite.status = "declined"
+    return _event(
+        ws,
+        "shared_channel_invite_declined",
+        invite,
+        declining_team_id=team_id,
+        declining_user=_approver(ws, decliner, team_id),
+    )
+
+
+def lapse_invite(ws: Workspace, invite_id: str) -> None:
+    """Fourteen days pass unanswered: Slack's `date_invalid` is behind us (no event)."""
+    invite = _invite(ws, invite_id, "pending")
+    invite.date_created = int(time.time()) - INVITE_VALID_SECONDS - 1
+
+
+def _approver(ws: Workspace, user_id: str, team_id: str) -> dict[str, Any]:
+    if user_id not in ws.users:
+        ws.add_user(user_id, name=user_id.lower(), email=None, team_id=team_id)
+    return _user_json(ws, user_id)

@@ -1,6 +1,12 @@
 """The Slack Connect invitation queue: one pending invitation per channel (Slack's rule),
-the next contact invited once it is accepted, and what to do when the workspace cannot
-use Slack Connect at all."""
+the next contact invited once it is answered, and what to do when the workspace cannot
+use Slack Connect at all.
+
+The pending one is SENT (unanswered), APPROVAL (accepted, an admin must approve) or
+RESEND (unanswered, to be sent again): while a contact is in one of these, the others
+wait. What frees the queue: accepted or approved (`bot.flows.events`), declined, or
+Slack's invitation lapsing unanswered after 14 days (`bot.flows.invitations`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from bot.flows.introduction.context import StepContext
 from bot.flows.introduction.messages import dm_once
 from bot.models import Contact, Deal, Introduction, InviteState, utcnow
 from bot.slack.client import try_call
-from bot.store.contacts import contacts_of, invitable
+from bot.store.contacts import HOLDING, contacts_of, invitable, move_invitation
 from bot.store.rows import update_row
 from bot.templating import phrase, render_internal
 from bot.text import mask_email
@@ -55,7 +61,7 @@ def invite_next(run: StepContext, intro: Introduction, deal: Deal) -> str:
     while True:
         with run.session() as session:  # listed without an email: never invited
             contacts = invitable(contacts_of(session, deal_id=deal.id))
-        if any(c.invite_state == InviteState.SENT for c in contacts):
+        if any(c.invite_state in HOLDING for c in contacts):
             return PENDING
         queue = [c for c in contacts if c.invite_state == InviteState.SENDING]
         queue += [c for c in contacts if c.invite_state == InviteState.WAITING]
@@ -70,7 +76,12 @@ def invite(run: StepContext, intro: Introduction, deal: Deal, contact: Contact) 
     """Send one contact's invitation; the step's detail once the queue must stop here,
     None when the next contact may go at once (this one joined already, or failed)."""
     was_sending = contact.invite_state == InviteState.SENDING
-    set_invite(run, contact.id, InviteState.SENDING)
+    with run.session() as session:  # taken from where we saw it: one sender per contact
+        if not move_invitation(
+            session, contact_id=contact.id, to=InviteState.SENDING,
+            only=(contact.invite_state,), invite_error=None,
+        ):  # fmt: skip
+            return PENDING  # another worker is inviting this contact right now
     result = try_call(
         "connect",
         run.client.conversations_inviteShared,

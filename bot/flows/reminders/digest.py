@@ -15,9 +15,11 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.flows.invitations import StaleInvite, stale_invite
 from bot.flows.stage_kinds import PRECLOSE, Stage
 from bot.flows.stage_kinds import kind as stage_kind
-from bot.models import IntroStatus, InviteState
+from bot.models import IntroStatus
+from bot.store.contacts import HOLDING, STALE_AFTER
 from bot.store.reminders import DigestStreams, digest_streams
 
 T = TypeVar("T")
@@ -25,6 +27,7 @@ CLOSING_SOON_DAYS = 14
 MAX_PROSPECTS = 20
 MAX_ATTENTION = 8
 MAX_DEALS = 40
+MAX_STALE = 10  # each is a section and a button: Slack's 50 blocks a message
 UNINTRODUCED = (IntroStatus.FAILED, IntroStatus.CANCELLED, IntroStatus.WAITING)
 
 
@@ -109,6 +112,7 @@ class Digest:
     waiting: int = 0  # questions waiting in all their prospects, shown or not
     soon: Top[AeDeal] = field(default_factory=lambda: Top(MAX_ATTENTION + MAX_DEALS))
     later: Top[AeDeal] = field(default_factory=lambda: Top(MAX_DEALS))
+    stale: list[StaleInvite] = field(default_factory=list)  # the AE's, to re-send
 
     def add_prospect(self, prospect: Prospect) -> None:
         deal = prospect.deal
@@ -130,11 +134,12 @@ def build_digests(
 ) -> Iterator[tuple[str, Digest]]:
     """Each digest of the people in `today` (their local dates), one person at a time.
 
-    Four statements, streamed and each ordered by person, are merged as they arrive:
+    Five statements, streamed and each ordered by person, are merged as they arrive:
     a person's digest is complete, yielded and dropped before the next one is read, so
     memory stays the same whatever the number of deals.
     """
-    for user, rows in _per_person(digest_streams(session, settings=settings)):
+    streams = digest_streams(session, settings=settings, stale_before=now - STALE_AFTER)
+    for user, rows in _per_person(streams):
         if user in today:
             yield user, _digest(rows, today=today[user], now=now, settings=settings)
 
@@ -143,7 +148,7 @@ def _per_person(streams: DigestStreams) -> Iterator[tuple[str, DigestStreams]]:
     """(user, that user's rows of each stream), merged from streams ordered by user."""
     groups = [_grouped(kind, stream) for kind, stream in enumerate(streams)]
     for user, parts in groupby(heapq.merge(*groups, key=itemgetter(0, 1)), key=itemgetter(0)):
-        rows: list[list[Any]] = [[], [], [], []]
+        rows: list[list[Any]] = [[] for _ in streams]
         for _, kind, found in parts:
             rows[kind] = found
         yield user, DigestStreams(*rows)
@@ -158,7 +163,7 @@ def _grouped(kind: int, rows: Iterable[Any]) -> Iterator[tuple[str, int, list[An
 def _digest(rows: DigestStreams, *, today: date, now: datetime, settings: Settings) -> Digest:
     invites: dict[int, list[Invite]] = defaultdict(list)
     for row in rows.invites:
-        sent = _minutes(row.invited_at, now) if row.invite_state == InviteState.SENT else None
+        sent = _minutes(row.invited_at, now) if row.invite_state in HOLDING else None
         invites[row.deal_id].append(Invite(row.email, sent))
     questions: dict[int, list[Question]] = defaultdict(list)
     for row in rows.questions:
@@ -180,6 +185,7 @@ def _digest(rows: DigestStreams, *, today: date, now: datetime, settings: Settin
         intro = _intro(row) if row.intro_id is not None else None
         soon = _closing_soon(deal, intro, today=today, settings=settings)
         digest.add_deal(AeDeal(deal, intro, soon))
+    digest.stale = [stale_invite(row, now=now) for row in rows.stale][:MAX_STALE]
     return digest
 
 

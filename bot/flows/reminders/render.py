@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.flows.invitations import stale_blocks
 from bot.flows.reminders.digest import MAX_ATTENTION, MAX_DEALS, MAX_PROSPECTS, DealRow, Digest
 from bot.ids import ActionId
 from bot.templating import Message, phrase, render_internal
@@ -52,7 +53,12 @@ def _ae_part(digest: Digest, *, today: date, also: bool) -> Message:
         today=today,
         also=also,
     )
-    return _with_buttons(message, [d.deal for d in attention])
+    buttons = _with_buttons(message, [d.deal for d in attention])
+    if not digest.stale:
+        return buttons
+    # invitations nobody accepted, each with its "Re-send", before the small print
+    *body, divider, small = buttons.blocks
+    return Message(text=buttons.text, blocks=[*body, *stale_blocks(digest.stale), divider, small])
 
 
 def _with_buttons(message: Message, deals: list[DealRow]) -> Message:
