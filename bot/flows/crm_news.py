@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -28,10 +28,11 @@ from bot.crm.records import DealRecord, RecordError
 from bot.crm.webhooks import hubspot_record
 from bot.db import session_scope
 from bot.flows import readiness, stages
-from bot.models import CrmEvent, utcnow
+from bot.models import CrmEvent, Deal, IntroStatus, utcnow
 from bot.store.contacts import add_contacts
 from bot.store.crm_events import claim_event, pending_event, pending_events
 from bot.store.deals import get_deal, upsert_deal
+from bot.store.introductions import introduction_of
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -203,17 +204,22 @@ def apply_record(
     settings: Settings,
     restore: bool = False,
     lookup_user: readiness.LookupUser | None = None,
+    watched: bool | None = None,
 ) -> int:
     """Upsert the deal, merge its contacts, settle its AE (`lookup_user`: the CRM owner's
     email to a Slack user, a Slack call, so only the worker passes one), then apply the
     stage rules like any change. Returns how many introductions it queued.
 
-    `restore`: the record is the CRM's own read, so a deal it still has is not deleted."""
+    `restore`: the record is the CRM's own read, so a deal it still has is not deleted.
+    `watched`: the source says whether the deal is watched (a CSV's column); None: it
+    does not (watched then only with CARE_AUTO_WATCH=all)."""
+    if watched is None and settings.auto_watch:
+        watched = True
     deal = upsert_deal(
         session, crm_id=record.crm_id, company=record.company, amount=record.amount,
         close_date=record.close_date, owner_email=record.owner_email,
         engineer_email=record.engineer_email, notes=record.notes,
-        source=(record.source or source)[:16], watched=True if settings.auto_watch else None,
+        source=(record.source or source)[:16], watched=watched,
     )  # fmt: skip
     if restore and deal.deleted_at is not None:
         deal.deleted_at = None
@@ -230,3 +236,41 @@ def apply_record(
         status=record.stage_status, probability=record.probability,
     )  # fmt: skip
     return released + int(outcome.queued)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What one imported deal became: new or updated, watched, and where its
+    introduction stands: "queued" by this import, "waiting" for what it lacks,
+    "earlier" (asked for before: under way or done), or "" (none wanted)."""
+
+    new: bool
+    watched: bool
+    introduction: str
+
+
+def apply_imported(
+    session: Session, *, record: DealRecord, watched: bool | None, settings: Settings
+) -> Imported:
+    """A CSV row: applied as a webhook's record would be, and, like `watch`, a deal the
+    row starts watching at a pre-close (or won) stage is introduced even though its
+    stage did not change. The owner's email is kept; the worker matches it to a Slack
+    user when it introduces the deal (the command line calls no Slack method)."""
+    before = get_deal(session, crm_id=record.crm_id)
+    was_watched = before is not None and before.watched
+    queued = apply_record(session, record=record, source="csv", settings=settings,
+                          watched=watched)  # fmt: skip
+    deal = get_deal(session, crm_id=record.crm_id)
+    assert deal is not None
+    if deal.watched and not was_watched and not queued:
+        intro = stages.apply_current_stage(session, deal=deal, settings=settings, user_id=None)
+        queued = int(intro is not None)
+    return Imported(before is None, deal.watched or settings.auto_watch,
+                    "queued" if queued else _introduction_state(session, deal))  # fmt: skip
+
+
+def _introduction_state(session: Session, deal: Deal) -> str:
+    intro = introduction_of(session, deal_id=deal.id)
+    if intro is None or intro.status in (IntroStatus.CANCELLED, IntroStatus.FAILED):
+        return ""
+    return "waiting" if intro.status == IntroStatus.WAITING else "earlier"
