@@ -2,11 +2,11 @@
 CSV export"): CareIntro's own columns, HubSpot's deal export (property labels) and a
 Salesforce Opportunity report (its column labels).
 
-Headers are compared normalised: lower-case, every run of characters other than
-letters and digits made one space (`Probability (%)` → `probability`, `Contact: Email`
-→ `contact email`, `deal_id` → `deal id`). Our own column names are recognised in
-every format, so `notes`, `watched`, `owner_email` or `engineer_email` can be added
-to a CRM's export as extra columns.
+Headers are compared normalised: lower-case, only letters and digits kept
+(`Probability (%)` → `probability`, `Contact: Email` → `contactemail`, `deal_id` and
+`Deal ID` → `dealid`); the tables below are written readably and normalised the same.
+Our own column names are recognised in every format, so `notes`, `watched`,
+`owner_email` or `engineer_email` can be added to a CRM's export as extra columns.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from bot.templating import terminal_phrase
 
 CAREINTRO, HUBSPOT, SALESFORCE = "careintro", "hubspot", "salesforce"
+
+
+def normalise_header(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", name.lower())
+
 
 # The fields a row is read into (`bot.crm.csv_values`): ours, and a few that exist
 # only in an export: `deal_name` (HubSpot's company when it has none), `owner` (a
@@ -46,7 +51,11 @@ SALESFORCE_COLUMNS = {
     "contact name": "person_name", "contact full name": "person_name",
     "full name": "person_name",
 }  # fmt: skip
-COLUMNS = {CAREINTRO: OURS, HUBSPOT: HUBSPOT_COLUMNS, SALESFORCE: SALESFORCE_COLUMNS}
+COLUMNS = {
+    kind: {normalise_header(name): field for name, field in table.items()}
+    for kind, table in ((CAREINTRO, OURS), (HUBSPOT, HUBSPOT_COLUMNS),
+                        (SALESFORCE, SALESFORCE_COLUMNS))
+}  # fmt: skip
 # What a format's export needs for its deals to be known (the CRM's own deal id).
 ID_COLUMN = {CAREINTRO: "deal_id", HUBSPOT: "Record ID", SALESFORCE: "Opportunity ID"}
 
@@ -60,19 +69,14 @@ class Layout:
     """A file's format and, for each field, the index of the column holding it."""
 
     format: str
-    fields: dict[str, int]
-    ignored: tuple[str, ...] = ()  # columns of the file that mean nothing to us
-
-
-def normalise_header(name: str) -> str:
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", name.lower()).split())
+    fields: dict[str, int]  # a column that means nothing to us is in none
 
 
 def format_of(headers: set[str]) -> str:
     """HubSpot and Salesforce by the columns only their exports have; else ours."""
-    if headers & {"opportunity id", "opportunity name", "opportunity owner"}:
+    if headers & {"opportunityid", "opportunityname", "opportunityowner"}:
         return SALESFORCE
-    if headers & {"record id", "deal name", "deal stage", "associated company"}:
+    if headers & {"recordid", "dealname", "dealstage", "associatedcompany"}:
         return HUBSPOT
     return CAREINTRO
 
@@ -81,18 +85,15 @@ def layout(header: Sequence[str]) -> Layout:
     """Map the header row to fields; the first column of a field wins."""
     names = [normalise_header(h) for h in header]
     kind = format_of(set(names))
-    known = OURS | COLUMNS[kind]
+    ours, known = COLUMNS[CAREINTRO], COLUMNS[CAREINTRO] | COLUMNS[kind]
     fields: dict[str, int] = {}
-    ignored: list[str] = []
     for index, name in enumerate(names):
-        field = OURS.get(name) or known.get(name)
-        if field is None:
-            ignored.append(header[index].strip())
-        elif field not in fields:
+        field = ours.get(name) or known.get(name)
+        if field is not None and field not in fields:
             fields[field] = index
     if "deal_id" not in fields:
         raise HeaderError(_missing_id(kind))
-    return Layout(kind, fields, tuple(i for i in ignored if i))
+    return Layout(kind, fields)
 
 
 def format_name(kind: str) -> str:
@@ -101,6 +102,6 @@ def format_name(kind: str) -> str:
 
 def _missing_id(kind: str) -> str:
     if kind == CAREINTRO:
-        known = ", ".join(f.replace(" ", "_") for f in OURS)
+        known = ", ".join(OURS.values())
         return terminal_phrase("cli.import.no_deal_id", known=known)
     return terminal_phrase("cli.import.no_crm_id", format=format_name(kind), column=ID_COLUMN[kind])

@@ -120,11 +120,11 @@ def test_excel_semicolons_bom_and_european_numbers(tmp_path, db_url, engine):
         "Société Générale", Decimal("48000.00"), "2026-12-15")  # fmt: skip
 
 
+DATE_REASON = "close_date: must be a date: YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"
 BAD_CELLS = [
     ("watched", "maybe", "watched: must be yes, no, true, false, 1 or 0, not 'maybe'"),
     ("amount", "lots", "amount: must be a number such as 48000, 48,000.00 or $48,000.00"),
-    ("close_date", "15/12/2026", "close_date: must be a date: YYYY-MM-DD, MM/DD/YYYY or "
-                                 "DD.MM.YYYY, not '15/12/2026'"),  # fmt: skip
+    ("close_date", "15/12/2026", f"{DATE_REASON}, not '15/12/2026'"),
     ("contacts", "bad@", "contacts: 'bad@' is not a valid email"),
     ("owner_email", "alex", "owner_email: not a valid email"),
 ]
