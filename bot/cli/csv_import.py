@@ -23,7 +23,7 @@ from bot.crm.csv_columns import SALESFORCE, HeaderError, Layout, format_name, la
 from bot.crm.csv_values import Row, read_row
 from bot.crm.records import RecordError
 from bot.db import session_scope
-from bot.flows.crm_news import apply_imported
+from bot.flows.imports import apply_imported
 from bot.parsing import MAX_CONTACTS
 from bot.templating import terminal_phrase
 

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -28,17 +28,17 @@ from bot.crm.records import DealRecord, RecordError
 from bot.crm.webhooks import hubspot_record
 from bot.db import session_scope
 from bot.flows import readiness, stages
-from bot.models import CrmEvent, Deal, IntroStatus, utcnow
+from bot.models import CrmEvent, utcnow
 from bot.store.contacts import add_contacts
 from bot.store.crm_events import claim_event, pending_event, pending_events
 from bot.store.deals import get_deal, upsert_deal
-from bot.store.introductions import introduction_of
 
 log = logging.getLogger(__name__)
 BATCH = 200
 NO_CONNECTORS: Mapping[str, CrmConnector] = MappingProxyType({})
 # Which connector completes a stored event, by the event's `kind`.
 CONNECTOR_OF_KIND = {"hubspot": "hubspot", "hubspot_ref": "hubspot"}
+OWNER = "owner"  # an event's kind: match the deal's owner email to its AE (bot.flows.imports)
 
 
 class _Outages:
@@ -174,6 +174,8 @@ def apply_event(
         record = DealRecord.from_json(payload["record"])
         return apply_record(session, record=record, source=event.source, settings=settings,
                             lookup_user=lookup_user)  # fmt: skip
+    if kind == OWNER:
+        return resolve_owner(session, crm_id=event.crm_id, lookup_user=lookup_user)
     if kind != "hubspot":  # a poll's reference: nothing to act on without its connector
         return 0
     happened = payload.get("event") or ("property" if "property" in payload else "creation")
@@ -184,6 +186,17 @@ def apply_event(
     record = hubspot_record(event.crm_id, payload)
     return apply_record(session, record=record, source=event.source, settings=settings,
                         lookup_user=lookup_user)  # fmt: skip
+
+
+def resolve_owner(
+    session: Session, *, crm_id: str, lookup_user: readiness.LookupUser | None
+) -> int:
+    """A deal recorded where no Slack call is made (the CSV import): its owner's email
+    matched to a Slack user as its AE, here in the worker, as for any CRM record."""
+    deal = get_deal(session, crm_id=crm_id)
+    if deal is not None:
+        readiness.resolve_ae(session, deal=deal, lookup_user=lookup_user)
+    return 0
 
 
 def apply_deletion(session: Session, *, crm_id: str) -> int:
@@ -236,41 +249,3 @@ def apply_record(
         status=record.stage_status, probability=record.probability,
     )  # fmt: skip
     return released + int(outcome.queued)
-
-
-@dataclass(frozen=True)
-class Imported:
-    """What one imported deal became: new or updated, watched, and where its
-    introduction stands: "queued" by this import, "waiting" for what it lacks,
-    "earlier" (asked for before: under way or done), or "" (none wanted)."""
-
-    new: bool
-    watched: bool
-    introduction: str
-
-
-def apply_imported(
-    session: Session, *, record: DealRecord, watched: bool | None, settings: Settings
-) -> Imported:
-    """A CSV row: applied as a webhook's record would be, and, like `watch`, a deal the
-    row starts watching at a pre-close (or won) stage is introduced even though its
-    stage did not change. The owner's email is kept; the worker matches it to a Slack
-    user when it introduces the deal (the command line calls no Slack method)."""
-    before = get_deal(session, crm_id=record.crm_id)
-    was_watched = before is not None and before.watched
-    queued = apply_record(session, record=record, source="csv", settings=settings,
-                          watched=watched)  # fmt: skip
-    deal = get_deal(session, crm_id=record.crm_id)
-    assert deal is not None
-    if deal.watched and not was_watched and not queued:
-        intro = stages.apply_current_stage(session, deal=deal, settings=settings, user_id=None)
-        queued = int(intro is not None)
-    return Imported(before is None, deal.watched or settings.auto_watch,
-                    "queued" if queued else _introduction_state(session, deal))  # fmt: skip
-
-
-def _introduction_state(session: Session, deal: Deal) -> str:
-    intro = introduction_of(session, deal_id=deal.id)
-    if intro is None or intro.status in (IntroStatus.CANCELLED, IntroStatus.FAILED):
-        return ""
-    return "waiting" if intro.status == IntroStatus.WAITING else "earlier"

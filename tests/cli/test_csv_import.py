@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from sqlmodel import Session, select
 from bot.crm.csv_values import amount_text, read_date
 from bot.crm.records import RecordError
 from bot.emulator.salesforce.ids import to18
-from bot.models import Contact, Deal, Introduction, IntroStatus
+from bot.models import Contact, CrmEvent, Deal, Introduction, IntroStatus
 from tests.factories import make_deal, make_member
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -204,8 +205,23 @@ def test_an_imported_watched_deal_is_introduced_with_its_notes(tmp_path, bot, fa
         assert "Umbrella Corp" in json.dumps(fake.dm_messages("U_AE"))
         invited = sorted(c.args["emails"] for c in fake.calls_to("conversations.inviteShared"))
         assert invited == ["uma@umbrella.example"]  # one pending invitation at a time
+        hooli = wait_for_ae(bot.engine, to18("0065g00000AbCdF"))  # not introduced, not watched
+        assert hooli == "U_AE"  # the worker matched its owner: it is in the AE's status
+        _, answer = bot.command("status", user="U_AE")
+        assert "Hooli" in json.dumps(answer)
     else:
         assert "Bob Nomail" in brief  # listed, never invited
+
+
+def wait_for_ae(engine, crm_id: str, timeout: float = 15) -> str | None:
+    """The deal's AE once the worker has applied every stored CRM event."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            if all(e.processed_at for e in session.exec(select(CrmEvent))):
+                return session.exec(select(Deal).where(Deal.crm_id == crm_id)).one().ae_user_id
+        time.sleep(0.05)
+    raise AssertionError("the worker did not apply the import's events")
 
 
 @pytest.mark.parametrize(("text", "amount"), [
