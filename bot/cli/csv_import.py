@@ -23,7 +23,7 @@ from bot.crm.csv_columns import SALESFORCE, HeaderError, Layout, format_name, la
 from bot.crm.csv_values import Row, read_row
 from bot.crm.records import RecordError
 from bot.db import session_scope
-from bot.flows.imports import apply_imported
+from bot.flows.imports import apply_imported, match_owners
 from bot.parsing import MAX_CONTACTS
 from bot.templating import terminal_phrase
 
@@ -59,14 +59,18 @@ def import_csv(
     """Read and check every row, then apply them all in one transaction."""
     shape, rows = read_deals(path, day_first=day_first)
     report = ImportReport(shape.format)
+    owners: list[str] = []
     with session_scope(engine) as session:
-        for row in rows.values():
+        for crm_id, row in rows.items():
             done = apply_imported(session, record=row.record, watched=row.watched,
                                   settings=settings)  # fmt: skip
             report.new += done.new
             report.updated += not done.new
             report.watched += done.watched
             report.introductions[done.introduction] += 1
+            if done.owner:
+                owners.append(crm_id)
+        match_owners(session, crm_ids=owners)
     return report
 
 

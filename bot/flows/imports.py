@@ -1,12 +1,12 @@
 """A CSV row applied (`careintro import`): as a webhook's record would be, plus what
 only a file says: whether the deal is watched. The command line calls no Slack method,
-so the owner's email is matched to the AE by the worker, from an event stored with the
-deal in the same transaction (`crm_news.resolve_owner`).
+so the owner's email is matched to the AE by the worker, from an event stored in the
+import's transaction (`match_owners`, applied by `crm_news.resolve_owner`).
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -21,6 +21,8 @@ from bot.models import Deal, IntroStatus, utcnow
 from bot.store.deals import get_deal
 from bot.store.introductions import introduction_of
 
+BATCH = 500  # owner events a statement
+
 
 @dataclass(frozen=True)
 class Imported:
@@ -31,6 +33,7 @@ class Imported:
     new: bool
     watched: bool
     introduction: str
+    owner: bool  # it has an owner email for the worker to match (`match_owners`)
 
 
 def apply_imported(
@@ -47,18 +50,19 @@ def apply_imported(
     if deal.watched and not was_watched and not queued:
         intro = stages.apply_current_stage(session, deal=deal, settings=settings, user_id=None)
         queued = int(intro is not None)
-    if record.owner_email:
-        _owner_to_match(session, deal=deal)
     return Imported(before is None, deal.watched or settings.auto_watch,
-                    "queued" if queued else _introduction_state(session, deal))  # fmt: skip
+                    "queued" if queued else _introduction_state(session, deal),
+                    bool(record.owner_email))  # fmt: skip
 
 
-def _owner_to_match(session: Session, *, deal: Deal) -> None:
-    """One event per import of the deal: an owner not found in Slack is tried again
-    the next time the file is imported."""
-    email = hashlib.sha256((deal.owner_email or "").encode()).hexdigest()[:16]
-    key = f"csv:owner:{deal.crm_id}:{email}:{utcnow().isoformat()}"
-    inbox.store(session, [InboxItem("csv", key, deal.crm_id, {"kind": OWNER})])
+def match_owners(session: Session, *, crm_ids: Sequence[str]) -> None:
+    """One owner event per deal and import (stored in the import's transaction): an
+    owner not found in Slack is tried again the next time the file is imported."""
+    stamp = utcnow().isoformat()
+    for start in range(0, len(crm_ids), BATCH):
+        inbox.store(session, [InboxItem("csv", f"csv:owner:{crm_id}:{stamp}", crm_id,
+                                        {"kind": OWNER})
+                              for crm_id in crm_ids[start : start + BATCH]])  # fmt: skip
 
 
 def _introduction_state(session: Session, deal: Deal) -> str:

@@ -167,6 +167,9 @@ def test_files_that_cannot_be_imported(tmp_path, db_url):
     clash = tmp_path / "clash.csv"
     clash.write_text("deal_id,stage\nD-1,Qualified\nD-1,Closed Won\n")
     assert "line 3: deal D-1 is also on line 2 with another stage" in fails(clash)
+    hubspot = tmp_path / "hubspot.csv"  # its first deal's notes take two lines (2 and 3)
+    hubspot.write_text((DATA / "hubspot-deals.csv").read_text("utf-8-sig").replace("TRUE", "maybe"))
+    assert f"{hubspot} line 5: watched: must be yes" in fails(hubspot)
     day_first = tmp_path / "uk.csv"
     day_first.write_text("deal_id,close_date\nD-1,15/12/2026\n")
     assert run_import(day_first, db_url, "--day-first").returncode == 0
@@ -247,3 +250,10 @@ def test_amounts_that_are_refused(text):
 ])  # fmt: skip
 def test_dates_as_exports_write_them(text, day_first, iso):
     assert read_date(text, day_first=day_first).isoformat() == iso
+
+
+def test_a_watched_deal_without_a_company_waits_for_one(tmp_path, db_url):
+    path = tmp_path / "deals.csv"
+    path.write_text("deal_id,stage,watched\nD-1,Contract Sent,yes\nD-2,Contract Sent,yes\n")
+    result = run_import(path, db_url)
+    assert result.stdout.endswith("2 watched, 0 will be introduced, 2 wait for a company name\n")
