@@ -51,10 +51,10 @@ def read_row(cells: dict[str, str], *, kind: str, day_first: bool) -> Row:
     owner = raw.pop("owner", "")
     if "owner_email" not in raw and "@" in owner:  # a name (HubSpot, Salesforce) is left out
         raw["owner_email"] = _named_email(owner)[1]
-    if kind == HUBSPOT and not raw.get("company") and raw.get("deal_name"):
-        raw["company"] = raw["deal_name"]  # as the connector does for a deal with no name
-    if ";" in raw.get("company", "") and kind == HUBSPOT:
+    if kind == HUBSPOT and ";" in raw.get("company", ""):
         raw["company"] = raw["company"].split(";")[0]  # several associated: the first
+    if kind == HUBSPOT and not raw.get("company", "").strip() and raw.get("deal_name"):
+        raw["company"] = raw["deal_name"]  # as the connector does for a deal with no company
     record = parse_record(raw, require_stage=False)
     if record.warnings:
         raise RecordError(record.warnings[0])
