@@ -53,7 +53,12 @@ def _main(argv: list[str] | None) -> int:
         "--dry-run", action="store_true", help="print them instead; send and record nothing"
     )
     importer = commands.add_parser("import", help="upsert deals from a CSV export")
-    importer.add_argument("file", help="CSV with deal_id, company, stage, amount, close_date, …")
+    importer.add_argument(
+        "file", help="our CSV (deal_id, …), a HubSpot deal export or a Salesforce report"
+    )
+    importer.add_argument(
+        "--day-first", action="store_true", help="dates like 15/12/2026 are day/month/year"
+    )
     args = parser.parse_args(argv)
 
     load_dotenv(os.environ.get("CAREINTRO_ENV_FILE", ".env"))
@@ -107,7 +112,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return preview(settings, args.template, deal_id=args.deal)
     if args.command == "import":
         check_database(settings.database_url)
-        return _import(settings, args.file)
+        return _import(settings, args.file, day_first=args.day_first)
     if args.command == "worker":
         from bot.runtime import build_runtime
 
@@ -135,25 +140,31 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _import(settings: Settings, file: str) -> int:
-    """Exit 1 only when nothing could be read; rejected rows are listed with reasons."""
+def _import(settings: Settings, file: str, *, day_first: bool) -> int:
+    """All or nothing: a bad file or row is one line and exit code 2, nothing imported."""
     from pathlib import Path
+
+    from sqlalchemy.exc import SQLAlchemyError
 
     from bot.cli.csv_import import CsvReadError, import_csv
     from bot.db import make_engine, migrate_if_sqlite
+    from bot.templating import terminal_phrase
 
     migrate_if_sqlite(settings.database_url)
+    engine = make_engine(settings.database_url)
     try:
-        report = import_csv(make_engine(settings.database_url), settings, Path(file))
+        report = import_csv(engine, settings, Path(file), day_first=day_first)
     except CsvReadError as exc:
         print(f"careintro: {exc}", file=sys.stderr)
-        return 1
-    print("\n".join(report.lines))
-    rejected = sum(1 for line in report.lines if ": rejected: " in line)
-    print(
-        f"{report.accepted} rows accepted, {rejected} rejected, "
-        f"{report.introductions} introductions queued"
-    )
+        return 2
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        print(f"careintro: {terminal_phrase('cli.import.db_failed', reason=reason)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    finally:
+        engine.dispose()
+    print(report.summary(settings))
     return 0
 
 

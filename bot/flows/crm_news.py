@@ -38,6 +38,7 @@ BATCH = 200
 NO_CONNECTORS: Mapping[str, CrmConnector] = MappingProxyType({})
 # Which connector completes a stored event, by the event's `kind`.
 CONNECTOR_OF_KIND = {"hubspot": "hubspot", "hubspot_ref": "hubspot"}
+OWNER = "owner"  # an event's kind: match the deal's owner email to its AE (bot.flows.imports)
 
 
 class _Outages:
@@ -173,6 +174,8 @@ def apply_event(
         record = DealRecord.from_json(payload["record"])
         return apply_record(session, record=record, source=event.source, settings=settings,
                             lookup_user=lookup_user)  # fmt: skip
+    if kind == OWNER:
+        return resolve_owner(session, crm_id=event.crm_id, lookup_user=lookup_user)
     if kind != "hubspot":  # a poll's reference: nothing to act on without its connector
         return 0
     happened = payload.get("event") or ("property" if "property" in payload else "creation")
@@ -183,6 +186,17 @@ def apply_event(
     record = hubspot_record(event.crm_id, payload)
     return apply_record(session, record=record, source=event.source, settings=settings,
                         lookup_user=lookup_user)  # fmt: skip
+
+
+def resolve_owner(
+    session: Session, *, crm_id: str, lookup_user: readiness.LookupUser | None
+) -> int:
+    """A deal recorded where no Slack call is made (the CSV import): its owner's email
+    matched to a Slack user as its AE, here in the worker, as for any CRM record."""
+    deal = get_deal(session, crm_id=crm_id)
+    if deal is not None:
+        readiness.resolve_ae(session, deal=deal, lookup_user=lookup_user)
+    return 0
 
 
 def apply_deletion(session: Session, *, crm_id: str) -> int:
@@ -203,17 +217,22 @@ def apply_record(
     settings: Settings,
     restore: bool = False,
     lookup_user: readiness.LookupUser | None = None,
+    watched: bool | None = None,
 ) -> int:
     """Upsert the deal, merge its contacts, settle its AE (`lookup_user`: the CRM owner's
     email to a Slack user, a Slack call, so only the worker passes one), then apply the
     stage rules like any change. Returns how many introductions it queued.
 
-    `restore`: the record is the CRM's own read, so a deal it still has is not deleted."""
+    `restore`: the record is the CRM's own read, so a deal it still has is not deleted.
+    `watched`: the source says whether the deal is watched (a CSV's column); None: it
+    does not (watched then only with CARE_AUTO_WATCH=all)."""
+    if watched is None and settings.auto_watch:
+        watched = True
     deal = upsert_deal(
         session, crm_id=record.crm_id, company=record.company, amount=record.amount,
         close_date=record.close_date, owner_email=record.owner_email,
         engineer_email=record.engineer_email, notes=record.notes,
-        source=(record.source or source)[:16], watched=True if settings.auto_watch else None,
+        source=(record.source or source)[:16], watched=watched,
     )  # fmt: skip
     if restore and deal.deleted_at is not None:
         deal.deleted_at = None

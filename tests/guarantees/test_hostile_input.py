@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.crm.csv_columns import CAREINTRO, HUBSPOT, SALESFORCE
+from bot.crm.csv_values import read_row
 from bot.crm.records import RecordError, parse_record
 from bot.models import IntroStatus
 from bot.text import slack_channel_name
@@ -84,7 +86,12 @@ def test_any_webhook_body_gets_200_or_a_400_reason(webhook_bot, fake, body):
 
 CSV_COLUMNS = st.sampled_from(
     ["deal_id", "company", "stage", "amount", "close_date", "owner_email", "engineer_email",
-     "contacts"]
+     "contacts", "notes", "watched"]
+)  # fmt: skip
+EXPORT_FIELDS = st.sampled_from(
+    ["deal_id", "deal_name", "company", "stage", "amount", "close_date", "owner", "owner_email",
+     "people", "people_ids", "person_id", "person_email", "person_first", "person_name",
+     "probability", "notes", "watched", "contacts"]
 )  # fmt: skip
 
 
@@ -106,6 +113,23 @@ def test_any_csv_row_is_a_record_or_a_reason(row):
         assert str(record)
     else:
         assert record.crm_id and len(record.crm_id) <= 64  # type: ignore[attr-defined]
+
+
+@given(
+    cells=st.dictionaries(EXPORT_FIELDS, SAFE_TEXT, min_size=1),
+    kind=st.sampled_from([CAREINTRO, HUBSPOT, SALESFORCE]),
+    day_first=st.booleans(),
+)
+def test_any_export_row_is_a_record_or_a_reason(cells, kind, day_first):
+    """A HubSpot, Salesforce or CareIntro row: a record, or a RecordError naming why."""
+    try:
+        row: object = read_row(cells, kind=kind, day_first=day_first)
+    except RecordError as exc:
+        row = exc
+    if isinstance(row, RecordError):
+        assert str(row) and "Traceback" not in str(row)
+    else:
+        assert row.record.crm_id and len(row.record.crm_id) <= 64  # type: ignore[attr-defined]
 
 
 @given(SAFE_TEXT)
