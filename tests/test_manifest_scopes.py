@@ -31,7 +31,13 @@ KIND_PREFIX = {"public": "channels:", "private": "groups:", "im": "im:", "mpim":
 CARE_CHANNELS = frozenset({"public", "private"})  # CARE_CHANNEL_PRIVATE chooses
 # Methods used on other kinds than the care channel: DMs are opened, and their history is
 # read to find a message already sent (bot.slack.client.find_posted).
-KINDS = {"conversations.open": frozenset({"im"}), "conversations.history": CARE_CHANNELS | {"im"}}
+# Only a public channel can be joined (a private one answers
+# method_not_supported_for_channel_type): the bot rejoins an unarchived public channel.
+KINDS = {
+    "conversations.open": frozenset({"im"}),
+    "conversations.history": CARE_CHANNELS | {"im"},
+    "conversations.join": frozenset({"public"}),
+}
 # Methods absent from the reference file: their bot scopes from Slack's method pages.
 # None means no bot-token scope: api.test needs no token; apps.connections.open takes the
 # app-level token (connections:write), which is not a bot scope.
