@@ -5,22 +5,18 @@ Salesforce Help, "OAuth 2.0 Client Credentials Flow for Server-to-Server Integra
 connected (or external client) app's consumer key and secret; the token acts as the
 app's run-as user. simple-salesforce's own client-credentials login posts to
 `login.salesforce.com`, which does not serve this flow, so the token is fetched here.
-The answer has no refresh token and usually no `expires_in`: the session times out
-(the org's session timeout) and the REST API then answers 401 INVALID_SESSION_ID, which
-is when `SalesforceClient` asks for a new one. When `expires_in` is given, the token is
-renewed a little before it runs out instead.
+The answer has neither a refresh token nor an `expires_in`: the session simply times out
+(the org's session settings say when) and the REST API then answers 401
+INVALID_SESSION_ID, which is when `SalesforceClient` asks for a new one.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass
 
 import requests
 
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
-RENEW_BEFORE_SECONDS = 60.0
 TIMEOUT_SECONDS = 30.0
 
 
@@ -37,12 +33,6 @@ class TokenUnavailable(Exception):
     """The token endpoint did not answer usefully (a 5xx, a lost connection): try later."""
 
 
-@dataclass(frozen=True)
-class Token:
-    access_token: str
-    expires_at: float | None  # time.monotonic(); None: until Salesforce says 401
-
-
 class TokenSource:
     """One token per connector, shared by its threads; renewed once however many notice."""
 
@@ -57,26 +47,25 @@ class TokenSource:
         }
         self._session = session
         self._lock = threading.Lock()
-        self._token: Token | None = None
+        self._token: str | None = None
         self.fetched = 0  # tokens asked for: what a test counts
 
     def current(self) -> str:
-        """A token believed valid: the one held, unless it is about to expire."""
+        """The token held (fetched the first time): valid until Salesforce says 401."""
         with self._lock:
-            token = self._token
-            if token is None or _expired(token):
-                token = self._token = self._fetch()
-            return token.access_token
+            if self._token is None:
+                self._token = self._fetch()
+            return self._token
 
     def renew(self, stale: str) -> str:
         """A new token after Salesforce refused `stale`; when another thread renewed it
         already, that one."""
         with self._lock:
-            if self._token is None or self._token.access_token == stale:
+            if self._token is None or self._token == stale:
                 self._token = self._fetch()
-            return self._token.access_token
+            return self._token
 
-    def _fetch(self) -> Token:
+    def _fetch(self) -> str:
         try:
             answer = self._session.post(self.url, data=self._form, timeout=TIMEOUT_SECONDS)
         except requests.RequestException as exc:
@@ -84,21 +73,11 @@ class TokenSource:
         self.fetched += 1
         body = _json(answer)
         if answer.status_code == 200 and body.get("access_token"):
-            expires_in = _seconds(body.get("expires_in"))
-            expires_at = (
-                time.monotonic() + max(0.0, expires_in - RENEW_BEFORE_SECONDS)
-                if expires_in is not None
-                else None
-            )
-            return Token(str(body["access_token"]), expires_at)
+            return str(body["access_token"])
         if answer.status_code in (400, 401, 403) and body.get("error"):
             description = str(body.get("error_description") or "")[:120]
             raise GrantRefused(str(body["error"])[:60], description)
         raise TokenUnavailable(f"HTTP {answer.status_code}")
-
-
-def _expired(token: Token) -> bool:
-    return token.expires_at is not None and time.monotonic() >= token.expires_at
 
 
 def _json(answer: requests.Response) -> dict[str, object]:
@@ -108,9 +87,3 @@ def _json(answer: requests.Response) -> dict[str, object]:
         return {}
     return body if isinstance(body, dict) else {}
 
-
-def _seconds(value: object) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
