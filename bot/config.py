@@ -167,8 +167,8 @@ def _salesforce(get: Getter) -> dict[str, Any]:
     values = {name: get(name) for name in SALESFORCE_SETTINGS}
     missing = [name for name, value in values.items() if not value]
     if 0 < len(missing) < len(values):
-        raise ConfigError(f"{missing[0]} is not set: the Salesforce connector needs "
-                          f"{', '.join(SALESFORCE_SETTINGS)}")  # fmt: skip
+        needs = ", ".join(SALESFORCE_SETTINGS[:-1]) + f" and {SALESFORCE_SETTINGS[-1]}"
+        raise ConfigError(f"{missing[0]} is not set: the Salesforce connector needs {needs}")
     raw_version = get("SALESFORCE_API_VERSION", DEFAULT_SALESFORCE_API_VERSION)
     if not re.fullmatch(r"v?\d{2,3}\.0", raw_version):
         raise ConfigError(f"SALESFORCE_API_VERSION must be a REST API version such as "
