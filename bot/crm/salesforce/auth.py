@@ -86,4 +86,3 @@ def _json(answer: requests.Response) -> dict[str, object]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-

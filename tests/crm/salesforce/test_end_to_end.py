@@ -116,9 +116,7 @@ def assert_built_from_salesforce(fake: FakeSlack, sf: FakeSalesforce, opportunit
     assert "CareIntro ref careintro-introduction-" in description
 
 
-def test_a_stage_change_in_salesforce_is_polled_introduced_and_written_back_once(
-    sf_bot, fake, sf
-):
+def test_a_stage_change_in_salesforce_is_polled_introduced_and_written_back_once(sf_bot, fake, sf):
     bot = sf_bot()
     opportunity = seed_deal(sf)
     sf.update_opportunity(opportunity, StageName="Negotiation/Review")  # pre-close by name

@@ -12,9 +12,9 @@ from dataclasses import replace
 import pytest
 from sqlmodel import Session, select
 
+from bot.crm.records import DealRecord
 from bot.crm.salesforce import SalesforceConnector
 from bot.crm.salesforce.poller import OVERLAP_SECONDS, SalesforcePoller, parse_cursor
-from bot.crm.records import DealRecord
 from bot.emulator.salesforce import FakeSalesforce
 from bot.flows.home import HomeRefresh
 from bot.models import Connector, CrmEvent
@@ -105,9 +105,7 @@ def test_450_opportunities_come_in_three_batches_each_stored_once(small_batches,
     assert len(events(engine)) == 450
 
 
-def test_a_batch_that_fails_keeps_what_came_before_and_the_next_poll_goes_on(
-    small_batches, engine
-):
+def test_a_batch_that_fails_keeps_what_came_before_and_the_next_poll_goes_on(small_batches, engine):
     sf, poll = small_batches
     enable(engine)
     made = [sf.add_opportunity(f"Deal {i}") for i in range(450)]
@@ -214,7 +212,9 @@ def test_the_worker_polls_and_writes_back_only_with_the_salesforce_settings(
         return [name for name, _ in tasks]
 
     assert "salesforce_poll" not in names(settings)
-    on = replace(settings, salesforce_instance_url=sf.instance_url,
-                 salesforce_client_id=CLIENT_ID, salesforce_client_secret=CLIENT_SECRET)  # fmt: skip
+    on = replace(
+        settings, salesforce_instance_url=sf.instance_url, salesforce_client_id=CLIENT_ID,
+        salesforce_client_secret=CLIENT_SECRET,
+    )  # fmt: skip
     assert {"salesforce_poll", "crm_writeback"} <= set(names(on))
     assert set(crm_connectors(engine, on)) == {"salesforce"}
