@@ -62,8 +62,9 @@ class BenchSalesforce(FakeSalesforce):
         for i in range(count):
             account = accounts[i % len(accounts)]
             contacts = [
-                self.add_contact(f"buyer{i}.{k}@prospect.example", "Buyer", f"{i}-{k}",
-                                 account_id=account)  # fmt: skip
+                self.add_contact(
+                    f"b{i}.{k}@prospect.example", "Buyer", f"{i}-{k}", account_id=account
+                )
                 for k in range(2)
             ]
             self.add_opportunity(
