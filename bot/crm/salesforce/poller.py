@@ -76,7 +76,10 @@ class SalesforcePoller:
             if not claim_poll(session, name=NAME, now=now, every_seconds=self.every_seconds):
                 return 0
             row = connector(session, name=NAME, now=now)
-            since = parse_cursor(row.cursor) or row.enabled_at.replace(tzinfo=UTC)
+            enabled = row.enabled_at
+            since = parse_cursor(row.cursor) or (
+                enabled.astimezone(UTC) if enabled.tzinfo else enabled.replace(tzinfo=UTC)
+            )
         try:
             stored = self._poll(since.replace(microsecond=0))
         except ConnectorUnavailable as exc:  # logged once by the client; the next poll goes on
