@@ -140,11 +140,15 @@ class SalesforceClient:
 
     def pages(self, soql: str) -> Iterator[Page]:
         """Every batch of the query, one at a time (`nextRecordsUrl`): a caller that
-        stores each before asking for the next keeps one batch in memory."""
+        stores each, then empties its `records`, before asking for the next holds one
+        batch in memory, not two."""
         answer = self.call(lambda sf: sf.query(soql))
         while True:
             following = answer.get("nextRecordsUrl")
-            yield Page(answer.get("records") or [], not following, self.answered_at())
+            page = Page(answer.pop("records", None) or [], not following, self.answered_at())
+            del answer  # a batch at a time: none of it is kept while the next is read
+            yield page
+            del page
             if not following:
                 return
             answer = self.call(lambda sf, url=following: sf.query_more(url, identifier_is_url=True))

@@ -96,6 +96,7 @@ class SalesforcePoller:
                 settled = (page.answered_at or utcnow()) - self.overlap
             added, seen = self._store(page, since, cursor, settled)
             stored, cursor = stored + added, seen
+            page.records.clear()  # stored: freed before the next batch is read
         return stored
 
     def _store(
