@@ -24,6 +24,12 @@ _PLACEHOLDERS = ("changethis", "your-", "xxxx", "<", "replace")
 Mode = Literal["http", "socket", "worker", "cli"]
 Getter = Callable[..., str]
 DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
+DEFAULT_SALESFORCE_API_VERSION = "v62.0"
+SALESFORCE_SETTINGS = (
+    "SALESFORCE_INSTANCE_URL",
+    "SALESFORCE_CLIENT_ID",
+    "SALESFORCE_CLIENT_SECRET",
+)
 DATABASE_BACKENDS = ("sqlite", "postgresql")
 # Slack user ids: U… (or W… on Enterprise Grid); the tests' own ids have underscores.
 _USER_ID = re.compile(r"[UW][A-Z0-9_]{2,31}")
@@ -58,6 +64,10 @@ class Settings:
     public_url: str = ""
     hubspot_access_token: str = ""  # set: the HubSpot connector is on
     hubspot_api_url: str = DEFAULT_HUBSPOT_API_URL
+    salesforce_instance_url: str = ""  # set (with the client id and secret): Salesforce is on
+    salesforce_client_id: str = ""
+    salesforce_client_secret: str = ""
+    salesforce_api_version: str = DEFAULT_SALESFORCE_API_VERSION.removeprefix("v")  # "62.0"
     crm_poll_seconds: int = 60
     preclose_probability: float | None = None  # an open stage this likely to win is pre-close
     crm_writeback: bool = True
@@ -152,7 +162,40 @@ def _crm(get: Getter) -> dict[str, Any]:
             get("CARE_CRM_WRITEBACK", "on"), "CARE_CRM_WRITEBACK", ("on", "off")
         )
         == "on",
+        **_salesforce(get),
     }
+
+
+def _salesforce(get: Getter) -> dict[str, Any]:
+    """All three SALESFORCE_* settings or none: half a connector is a typo, not a choice."""
+    values = {name: get(name) for name in SALESFORCE_SETTINGS}
+    missing = [name for name, value in values.items() if not value]
+    if 0 < len(missing) < len(values):
+        needs = ", ".join(SALESFORCE_SETTINGS[:-1]) + f" and {SALESFORCE_SETTINGS[-1]}"
+        raise ConfigError(f"{missing[0]} is not set: the Salesforce connector needs {needs}")
+    raw_version = get("SALESFORCE_API_VERSION", DEFAULT_SALESFORCE_API_VERSION)
+    if not re.fullmatch(r"v?\d{2,3}\.0", raw_version):
+        raise ConfigError(f"SALESFORCE_API_VERSION must be a REST API version such as "
+                          f"{DEFAULT_SALESFORCE_API_VERSION}, not {raw_version!r}")  # fmt: skip
+    instance = values["SALESFORCE_INSTANCE_URL"]
+    return {
+        "salesforce_instance_url": _salesforce_url(instance) if instance else "",
+        "salesforce_client_id": values["SALESFORCE_CLIENT_ID"],
+        "salesforce_client_secret": values["SALESFORCE_CLIENT_SECRET"],
+        "salesforce_api_version": raw_version.removeprefix("v"),
+    }
+
+
+def _salesforce_url(raw: str) -> str:
+    """The org's My Domain origin: https (the token travels on it), no path."""
+    parts = urlsplit(raw)
+    example = "such as https://acme.my.salesforce.com"
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"SALESFORCE_INSTANCE_URL must be an https URL {example}, not {raw!r}")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ConfigError(f"SALESFORCE_INSTANCE_URL must be the org's URL alone {example}, "
+                          f"without a path, not {raw!r}")  # fmt: skip
+    return f"https://{parts.netloc}"
 
 
 def _worker(get: Getter) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from bot.config import Settings
 from bot.crm.connector import CrmConnector
 from bot.crm.hubspot import HubSpotConnector
 from bot.crm.hubspot.poller import HubSpotPoller
+from bot.crm.salesforce import SalesforceConnector
+from bot.crm.salesforce.poller import SalesforcePoller
 from bot.flows import crm_news
 from bot.flows.archive import ChannelArchives
 from bot.flows.events import EventProcessor
@@ -78,6 +80,13 @@ def crm_connectors(
             token=settings.hubspot_access_token, base_url=settings.hubspot_api_url,
             engine=engine, time_scale=time_scale,
         )  # fmt: skip
+    if settings.salesforce_instance_url:
+        connectors["salesforce"] = SalesforceConnector(
+            instance_url=settings.salesforce_instance_url,
+            client_id=settings.salesforce_client_id,
+            client_secret=settings.salesforce_client_secret,
+            version=settings.salesforce_api_version, engine=engine,
+        )  # fmt: skip
     return connectors
 
 
@@ -122,6 +131,11 @@ def periodic_tasks(
     if isinstance(hubspot, HubSpotConnector):
         poller = HubSpotPoller(engine, hubspot.client, every_seconds=settings.crm_poll_seconds)
         tasks.append(("hubspot_poll", _ringing(poller, wake)))
+    salesforce = connectors.get("salesforce")
+    if isinstance(salesforce, SalesforceConnector):
+        every = settings.crm_poll_seconds
+        sf_poller = SalesforcePoller(engine, salesforce.client, every_seconds=every)
+        tasks.append(("salesforce_poll", _ringing(sf_poller, wake)))
     writers = {n: c for n, c in connectors.items() if isinstance(c, NoteWriter)}
     if writers:
         # a write-back that failed is tried again after about one poll interval, then

@@ -170,6 +170,21 @@ def render_html(name: str, **context: Any) -> str:
     return html_environment().get_template(name).render(**context).strip()
 
 
+@cache
+def text_environment() -> ImmutableSandboxedEnvironment:
+    """For what a CRM shows as plain text (a Salesforce Task): values as they are."""
+    env = _file_environment(finalize=lambda value: "" if value is None else value)
+    env.filters.update(date=format_date, plural=plural)
+    return env
+
+
+def render_text(name: str, **context: Any) -> str:
+    """An internal template rendered as plain text, nothing escaped."""
+    if not name.startswith("internal/"):
+        raise ValueError("CRM notes take an internal/ template")
+    return text_environment().get_template(name).render(**context).strip()
+
+
 def _render_block(template: Template, block: str, context: Context) -> str:
     """One `{% block %}`; a message's blocks share one Context (as a full render would)."""
     render = template.blocks.get(block)

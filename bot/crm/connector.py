@@ -12,15 +12,19 @@ from bot.crm.records import DealRecord
 
 
 class ConnectorUnavailable(Exception):
-    """The CRM cannot answer now: the credential is refused (`credential`), or it keeps
-    failing (5xx, rate limit beyond patience). The work waits and is tried again; it is
-    never dropped."""
+    """The CRM cannot answer now: the credential is refused (`credential`), it asked us to
+    hold off and nothing was sent (`held`: a used-up API allowance), or it keeps failing
+    (5xx, rate limit beyond patience). The work waits and is tried again; it is never
+    dropped."""
 
-    def __init__(self, connector: str, reason: str, *, credential: bool = False) -> None:
+    def __init__(
+        self, connector: str, reason: str, *, credential: bool = False, held: bool = False
+    ) -> None:
         super().__init__(f"{connector}: {reason}")
         self.connector = connector
         self.reason = reason
         self.credential = credential
+        self.held = held
 
 
 class CrmConnector(Protocol):

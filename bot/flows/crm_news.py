@@ -39,6 +39,8 @@ NO_CONNECTORS: Mapping[str, CrmConnector] = MappingProxyType({})
 # Which connector completes a stored event, by the event's `kind`.
 CONNECTOR_OF_KIND = {"hubspot": "hubspot", "hubspot_ref": "hubspot"}
 OWNER = "owner"  # an event's kind: match the deal's owner email to its AE (bot.flows.imports)
+# Events that carry the CRM's own read of the whole deal (the Salesforce poll's).
+WHOLE_RECORD_KINDS = frozenset({"salesforce"})
 
 
 class _Outages:
@@ -163,6 +165,8 @@ def apply_event(
     """Apply one stored event, or the `record` its CRM gave for it; returns 1 when it
     queued an introduction."""
     payload = json.loads(event.payload)
+    if record is None and payload.get("kind") in WHOLE_RECORD_KINDS:
+        record = DealRecord.from_json(payload["record"])  # a poll that read all of the deal
     if record is not None:  # the CRM's word on the deal now, whatever the event said
         record = replace(record, crm_id=event.crm_id)
         if record.deleted:

@@ -1,4 +1,5 @@
-"""The CRM write-back: when an introduction is done, one note on its CRM deal.
+"""The CRM write-back: when an introduction is done, one note on its CRM deal (a HubSpot
+note, a Salesforce Task).
 
 `queue_for` is called by the introduction runner in the transaction that ends the
 introduction (`CARE_CRM_WRITEBACK`, and only for a deal whose source has a connector).
@@ -31,7 +32,7 @@ from bot.models import CrmWriteback, Deal, Introduction, InviteState, utcnow
 from bot.slack.client import try_call
 from bot.store import writebacks
 from bot.store.contacts import contacts_of
-from bot.templating import render_html
+from bot.templating import render_html, render_text
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -41,6 +42,13 @@ SENT = (InviteState.SENDING, InviteState.SENT, InviteState.ACCEPTED)
 # The sources whose deals are written back, and whether their connector is on.
 CONNECTED: dict[str, Callable[[Settings], bool]] = {
     "hubspot": lambda settings: bool(settings.hubspot_access_token),
+    "salesforce": lambda settings: bool(settings.salesforce_instance_url),
+}
+# How each CRM's note is rendered: a HubSpot note holds HTML, a Salesforce Task plain
+# text (its first line is the Task's Subject).
+NOTE_FORMATS: dict[str, tuple[str, Callable[..., str]]] = {
+    "hubspot": ("internal/crm_note.j2", render_html),
+    "salesforce": ("internal/crm_task.j2", render_text),
 }
 
 
@@ -117,8 +125,9 @@ class WritebackTask:
                 for c in contacts_of(session, deal_id=deal.id)
                 if c.invite_state in SENT
             ]
-        return render_html(
-            "internal/crm_note.j2",
+        template, render = NOTE_FORMATS.get(row.crm, NOTE_FORMATS["hubspot"])
+        return render(
+            template,
             company=deal.company or deal.crm_id,
             engineer=self._name(intro.engineer_user_id),
             backup=self._name(intro.backup_user_id) if intro.backup_user_id else None,
@@ -160,7 +169,7 @@ class WritebackTask:
             if note_id is None:
                 note_id = connector.create_note(row.crm_deal_id, body=body, at=utcnow())
         except ConnectorUnavailable as exc:
-            if exc.credential:
+            if exc.credential or exc.held:  # nothing was written: wait, uncounted
                 with session_scope(self.engine) as session:
                     writebacks.pause(
                         session, writeback_id=row.id, owner=self.owner,

@@ -78,7 +78,9 @@ class FakeSalesforce(FakeSeeding, FakeControls, CallInspection[CallRecord], Serv
                 if self._tls_option is True
                 else tls_files.from_trustme(self._tls_option, self._dir)
             )
-        return SalesforceHTTPServer(self._dispatcher, self._tls and self._tls.context)
+        return SalesforceHTTPServer(
+            self._dispatcher, self._tls and self._tls.context, clock=self._org.now
+        )
 
     def _before_stop(self) -> None:
         self._faults.clear()  # release hung calls so their threads end

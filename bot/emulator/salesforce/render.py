@@ -57,9 +57,7 @@ def _place(
 
 def _children(org: Org, child: ChildPlan, parent: dict[str, Any], version: str) -> Any:
     rel = child.relationship
-    rows = [
-        r for r in org.records[child.plan.sobject.name].values() if r.get(rel.via) == parent["Id"]
-    ]
+    rows = org.children(child.plan.sobject.name, rel.via, parent["Id"])
     found = select_records(org, child.plan, rows)
     if not found:
         return None

@@ -2,13 +2,16 @@
 with Salesforce's name and content type, optionally behind TLS.
 
 With TLS the handshake runs in the request's own thread (not in `accept`), so one
-stalled client never holds up the others.
+stalled client never holds up the others. The `Date` header every answer carries (RFC
+9110 §6.6.1) is read from the org's clock, so a client can tell the server's time even
+when a test has moved it.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from bot.emulator.common.json_http import FakeHTTPServer, JSONRequestHandler
@@ -21,12 +24,18 @@ class SalesforceRequestHandler(JSONRequestHandler):
     server_version = "FakeSalesforce/1.0"
     log_name = "fake salesforce"
     content_type = "application/json;charset=UTF-8"
+    server: SalesforceHTTPServer
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return super().date_time_string(self.server.clock() if timestamp is None else timestamp)
 
 
 class SalesforceHTTPServer(FakeHTTPServer):
-    def __init__(self, dispatcher: Dispatcher, context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, context: ssl.SSLContext | None, clock: Callable[[], float]
+    ) -> None:
         super().__init__(dispatcher, SalesforceRequestHandler)
-        self.context = context
+        self.context, self.clock = context, clock
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.context is None:

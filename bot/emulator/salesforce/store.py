@@ -60,6 +60,7 @@ class Org:
         self._frozen: float | None = None
         self._last_stamp = 0
         self._counter = 0
+        self._children: dict[tuple[str, str], dict[Any, list[dict[str, Any]]]] = {}
         self.integration_user = self.add("User", {"Email": INTEGRATION_USER, "Name": "Integration"})
 
     # time -------------------------------------------------------------------------------
@@ -104,6 +105,7 @@ class Org:
         if spec.name == "Opportunity":
             self._apply_stage(record, explicit_probability="Probability" in values)
         self.records[spec.name][record["Id"]] = record
+        self._changed(spec.name)
         return record["Id"]
 
     def update(
@@ -121,11 +123,28 @@ class Org:
             )
         stamp = self.stamp(at)
         record.update(LastModifiedDate=stamp, SystemModstamp=stamp)
+        self._changed(object_name)
         return record
 
     def get(self, object_name: str, record_id: str | None) -> dict[str, Any] | None:
         found = canonical(record_id) if record_id else None
         return self.records[object_name].get(found) if found else None
+
+    def children(self, object_name: str, via: str, parent_id: str) -> list[dict[str, Any]]:
+        """The `object_name` records whose `via` holds `parent_id` (a parent-to-child
+        subquery), oldest first: an index built at first use, dropped when that object's
+        records change, so a batch of 2,000 parents does not scan every child 2,000 times."""
+        index = self._children.get((object_name, via))
+        if index is None:
+            index = {}
+            for record in self.records[object_name].values():
+                index.setdefault(record.get(via), []).append(record)
+            self._children[(object_name, via)] = index
+        return list(index.get(parent_id, ()))
+
+    def _changed(self, object_name: str) -> None:
+        if self._children:
+            self._children = {k: v for k, v in self._children.items() if k[0] != object_name}
 
     def find(self, record_id: str | None) -> tuple[str, dict[str, Any]] | None:
         """The object name and record for any id, by its key prefix."""
