@@ -32,7 +32,7 @@ from bot.exceptions import SlackStepError
 from bot.flows.stage_kinds import LOST
 from bot.models import ArchiveState, ChannelArchive, Deal, Introduction, IntroStatus, utcnow
 from bot.outages import log_failure
-from bot.slack.client import call, find_posted, open_dm, try_call
+from bot.slack.client import call, dm_once, try_call
 from bot.store import archives
 from bot.store.introductions import introduction_of
 from bot.templating import Message, render_internal
@@ -242,10 +242,5 @@ class ChannelArchives:
         return error
 
     def _dm_once(self, person: str, kind: str, marker: dict[str, Any], message: Message) -> None:
-        im = open_dm(kind, self.client, person)
-        if find_posted(self.client, kind, channel=im, event_type=kind, payload=marker,
-                       limit=HISTORY_SCAN):  # fmt: skip
-            return
-        call(kind, self.client.chat_postMessage, channel=im, text=message.text,
-             blocks=message.blocks, unfurl_links=False,
-             metadata={"event_type": kind, "event_payload": marker})  # fmt: skip
+        dm_once(kind, self.client, person, text=message.text, blocks=message.blocks,
+                event_type=kind, marker=marker, limit=HISTORY_SCAN)  # fmt: skip

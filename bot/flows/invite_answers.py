@@ -3,7 +3,9 @@
 approved, declined.
 
 Each answer is one conditional transition of the contact's state, so an event applied
-twice (Slack's retries, a claim taken over) changes nothing and tells nobody twice.
+twice (Slack's retries, a claim taken over) changes nothing; the DMs about it carry the
+contact and state in their metadata and are found again before being sent, so a crash
+between recording the answer and telling people tells them once, not never or twice.
 Accepted-and-approved and declined free the channel's one pending invitation: the next
 waiting contact is invited at once.
 """
@@ -22,7 +24,7 @@ from sqlmodel import Session
 from bot.db import session_scope
 from bot.flows.home import HomeRefresh
 from bot.models import Contact, Deal, Introduction, InviteState, utcnow
-from bot.slack.client import send_dm
+from bot.slack.client import dm_once
 from bot.store.contacts import accept_invitation, contacts_of, move_invitation
 from bot.store.slack_events import introduction_in_channel
 from bot.templating import render_internal
@@ -64,7 +66,9 @@ class InviteAnswers:
             if contact is None:
                 log.info("channel=%s invite %s matches no contact", channel_id, invite.get("id"))
                 return
-            if not _record(session, contact, state):
+            # Already there: this answer was applied before and a crash may have come
+            # before anyone was told; telling is once per contact and state, so go on.
+            if not _record(session, contact, state) and contact.invite_state != state:
                 return
             deal = session.get(Deal, intro.deal_id)
         log.info("deal=%s %s %s", deal and deal.crm_id, mask_email(contact.email), state.value)
@@ -99,15 +103,10 @@ class InviteAnswers:
         message = render_internal(
             template, deal=deal, email=contact.email, channel_id=channel_id, next_emails=sent_next
         )
+        marker = {"contact_id": contact.id, "state": state.value}
         for person in dict.fromkeys(p for p in people if p):
-            send_dm(
-                state.value,
-                self.client,
-                person,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-            )
+            dm_once(state.value, self.client, person, text=message.text, blocks=message.blocks,
+                    event_type="careintro_invite_answer", marker=marker)  # fmt: skip
 
 
 def _record(session: Session, contact: Contact, state: InviteState) -> bool:

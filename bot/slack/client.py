@@ -274,6 +274,30 @@ def send_dm(
     return str(posted["ts"])
 
 
+def dm_once(
+    step: str,
+    client: WebClient,
+    user_id: str,
+    *,
+    text: str,
+    blocks: Any,
+    event_type: str,
+    marker: Mapping[str, Any],
+    limit: int = 50,
+) -> bool:
+    """DM a person a message tagged with `marker`, unless a DM with that tag is already in
+    their recent history (a send whose answer, or whose recording, a crash cut short);
+    True when it posted."""
+    channel = open_dm(step, client, user_id)
+    if find_posted(client, step, channel=channel, event_type=event_type, payload=marker,
+                   limit=limit):  # fmt: skip
+        return False
+    metadata = {"event_type": event_type, "event_payload": dict(marker)}
+    call(step, client.chat_postMessage, channel=channel, text=text, blocks=blocks,
+         unfurl_links=False, metadata=metadata)  # fmt: skip
+    return True
+
+
 def find_posted(
     client: WebClient,
     step: str,

@@ -114,6 +114,23 @@ def test_an_admin_declining_after_the_acceptance_frees_the_channel_too(bot, fake
     assert CFO in json.dumps(told["blocks"])
 
 
+def test_a_crash_after_the_decline_was_recorded_still_tells_the_ae_once(bot, fake):
+    """The worker died between recording the answer and DMing the AE: the event, taken
+    over, finds the contact already declined and tells the AE then, once."""
+    introduce(bot, CTO, CFO)
+    declined = fake.decline_shared_invite(invite_of(fake, CTO)["invite_id"])
+    with Session(bot.engine) as session:  # what the dead worker's transaction left
+        [contact] = session.exec(select(Contact).where(Contact.email == CTO)).all()
+        contact.invite_state = InviteState.DECLINED
+        session.add(contact)
+        session.commit()
+
+    deliver(bot, declined)
+    deliver(bot, declined)  # taken over again, or delivered again: still one DM
+    assert len(dms_saying(fake, "U_AE", "declined the Slack Connect invitation")) == 1
+    assert states(bot) == {CTO: InviteState.DECLINED, CFO: InviteState.SENT}
+
+
 # --- nobody answers: stale after 7 days, lapsed after 14 -----------------------------
 
 
