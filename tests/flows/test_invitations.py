@@ -167,7 +167,9 @@ def test_a_stale_invitation_shows_a_resend_that_goes_out_once_slack_lets_the_fir
         assert len(fake.shared_invites) == 1  # nothing sent while Slack holds the first
 
     with time_machine.travel(in_days(15)):  # Slack's invitation lapsed: the re-send goes
+        # Slack answers before the worker records it ("sending" until then): wait for both
         wait_for(lambda: len(fake.shared_invites) == 2, "the re-send was not sent")
+        wait_for(lambda: states(bot)[CTO] == InviteState.SENT, "the re-send was not recorded")
         assert states(bot) == {CTO: InviteState.SENT, CFO: InviteState.WAITING}
         assert invite_of(fake, CTO)["invite_id"] != first
         assert resend_buttons(status_blocks(bot)) == []  # sent again just now
