@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 
 from dotenv import load_dotenv
 
@@ -211,7 +212,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     logging.getLogger("bot").info("serving on port %s", server.port)
     if socket is not None:
         server.start()
-        socket.start()  # connects, then waits until a signal ends the process
+        socket.connect()
+        # Not Bolt's `start()`, whose wait never wakes: a SIGTERM the kernel hands to
+        # another thread would only run its Python handler once the main thread runs
+        # again. Waking each second runs it within one.
+        idle = threading.Event()
+        while not idle.wait(1.0):
+            pass
         return 0
     server.serve_forever()
     return 0
