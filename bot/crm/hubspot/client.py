@@ -25,10 +25,8 @@ from sqlalchemy import Engine
 from urllib3.util.retry import Retry
 
 from bot.crm.connector import ConnectorUnavailable
+from bot.crm.health import ConnectorHealth
 from bot.crm.hubspot.pacing import Pacer
-from bot.db import session_scope
-from bot.models import utcnow
-from bot.store.connectors import record_failure, record_ok
 from bot.templating import phrase
 
 log = logging.getLogger(__name__)
@@ -39,7 +37,6 @@ MAX_RATE_WAITS = 20  # 429s in a row before the call gives up (the work waits, k
 MAX_SERVER_RETRIES = 4  # 5xx / lost connections in a row, for calls that change nothing
 BACKOFF_SECONDS = 0.5  # HubSpot seconds, doubled per retry
 MAX_BACKOFF_SECONDS = 30.0
-OK_REFRESH_SECONDS = 30.0  # how often a healthy connector re-records that it works
 TIMEOUT_SECONDS = 30.0
 
 
@@ -73,8 +70,7 @@ class HubSpotClient:
         self._apis: dict[str, Any] = {}
         self._errors = _api_exceptions()
         self._lock = threading.Lock()
-        self._failing: bool | None = None  # None: not known yet in this process
-        self._ok_at = 0.0
+        self.health = ConnectorHealth(engine, NAME, log)
 
     def api(self, name: str) -> Any:
         """`api("crm.deals.basic_api")`: built once (each build makes a new HTTP pool)."""
@@ -104,7 +100,7 @@ class HubSpotClient:
             except self._errors as exc:
                 status = int(getattr(exc, "status", 0) or 0)
                 if status == 404:
-                    self._healthy()
+                    self.health.ok()
                     raise NotFound(str(status)) from None
                 if status in (401, 403):
                     self._refused(status, getattr(exc, "body", None))
@@ -121,7 +117,7 @@ class HubSpotClient:
             except urllib3.exceptions.HTTPError as exc:
                 server_retries = self._server_retry(server_retries, type(exc).__name__, safe)
                 continue
-            self._healthy()
+            self.health.ok()
             return result
 
     def _server_retry(self, retries: int, reason: str, safe: bool) -> int:
@@ -152,26 +148,7 @@ class HubSpotClient:
     def _refused(self, status: int, body: Any) -> None:
         category = _category(body)
         reason = phrase("hubspot.token_refused", status=status, category=category)
-        with session_scope(self.engine) as session:
-            started = record_failure(session, name=NAME, reason=reason, now=utcnow())
-        with self._lock:
-            self._failing = True
-        if started:
-            log.warning("connector=hubspot failing: HTTP %s %s", status, category)
-        raise ConnectorUnavailable(NAME, reason, credential=True)
-
-    def _healthy(self) -> None:
-        """Record that HubSpot answers: at once after a failure, else now and then."""
-        now = time.monotonic()
-        with self._lock:
-            due = self._failing is not False or now - self._ok_at > OK_REFRESH_SECONDS
-            if not due:
-                return
-            self._failing, self._ok_at = False, now
-        with session_scope(self.engine) as session:
-            recovered = record_ok(session, name=NAME, now=utcnow())
-        if recovered:
-            log.info("connector=hubspot recovered")
+        raise self.health.refused(reason, f"HTTP {status} {category}")
 
 
 def _category(body: Any) -> str:

@@ -41,10 +41,8 @@ from simple_salesforce.exceptions import (
 from sqlalchemy import Engine
 
 from bot.crm.connector import ConnectorUnavailable
+from bot.crm.health import ConnectorHealth
 from bot.crm.salesforce.auth import TOKEN_PATH, GrantRefused, TokenSource, TokenUnavailable
-from bot.db import session_scope
-from bot.models import utcnow
-from bot.store.connectors import record_failure, record_ok
 from bot.templating import phrase
 
 log = logging.getLogger(__name__)
@@ -56,7 +54,6 @@ BACKOFF_SECONDS = 0.5  # doubled per retry
 MAX_BACKOFF_SECONDS = 30.0
 LIMIT_WAIT_SECONDS = 60.0  # the first hold after REQUEST_LIMIT_EXCEEDED, doubled while it lasts
 MAX_LIMIT_WAIT_SECONDS = 3600.0
-OK_REFRESH_SECONDS = 30.0  # how often a healthy connector re-records that it works
 TIMEOUT_SECONDS = 30.0
 HIDDEN = ("INVALID_FIELD", "INVALID_TYPE")  # what the integration user may not see
 NOT_PERMITTED = ("INSUFFICIENT_ACCESS", "INVALID_FIELD_FOR_INSERT_UPDATE")  # code prefixes
@@ -120,8 +117,7 @@ class SalesforceClient:
         )  # fmt: skip
         self._lock = threading.Lock()
         self._api: tuple[str, Salesforce] | None = None
-        self._failing: bool | None = None  # None: not known yet in this process
-        self._ok_at = 0.0
+        self.health = ConnectorHealth(engine, NAME, log)
         self.limit_wait_seconds = limit_wait_seconds
         self._limit_wait = limit_wait_seconds
         self.held_until = 0.0  # time.monotonic() before which no call is sent
@@ -257,29 +253,15 @@ class SalesforceClient:
             raise ConnectorUnavailable(NAME, reason, held=True)
 
     def _refused(self, reason: str, detail: str) -> NoReturn:
-        with session_scope(self.engine) as session:
-            started = record_failure(session, name=NAME, reason=reason, now=utcnow())
-        with self._lock:
-            self._failing = True
-        if started:
-            log.warning("connector=salesforce failing: %s", detail)
-        raise ConnectorUnavailable(NAME, reason, credential=True)
+        raise self.health.refused(reason, detail)
 
     def _healthy(self) -> None:
-        """Record that Salesforce answers: at once after a failure, else now and then."""
-        now = time.monotonic()
+        """Record that Salesforce answers, and lift a hold on calls."""
         with self._lock:
             if self.held_until:
                 log.info("connector=salesforce API calls allowed again")
             self.held_until, self._limit_wait = 0.0, self.limit_wait_seconds
-            due = self._failing is not False or now - self._ok_at > OK_REFRESH_SECONDS
-            if not due:
-                return
-            self._failing, self._ok_at = False, now
-        with session_scope(self.engine) as session:
-            recovered = record_ok(session, name=NAME, now=utcnow())
-        if recovered:
-            log.info("connector=salesforce recovered")
+        self.health.ok()
 
 
 def _error(exc: SalesforceError) -> tuple[str, str]:
