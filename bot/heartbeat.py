@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from bot.db import session_scope
 from bot.models import utcnow
 from bot.outages import Outage, database_lost
-from bot.store.nodes import HEARTBEAT_SECONDS, beat, forget_old_nodes
+from bot.store.nodes import HEARTBEAT_SECONDS, beat, beating, forget_old_nodes
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ class Heartbeat:
         self.node_id = node_id
         self.database = database
         self.last: float | None = None  # monotonic: when the last beat that landed began
+        self.since: float | None = None  # when the last unbroken run of landed beats began
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -44,9 +45,26 @@ class Heartbeat:
                 log.exception("node=%s heartbeat failed", self.node_id)
             self.database.failed(exc)
             return False
+        if not beating(self.last, started):  # a gap the others may have seen as a death
+            self.since = started
         self.last = started
         self.database.answered()
         return True
+
+    def fresh(self) -> bool:
+        """This node may claim: it has no node row yet (its claims are never taken for a
+        dead node's), or its last beat is recent.
+
+        After a database outage longer than `SILENT_SECONDS` the node's row looks dead
+        until the next beat lands: a claim made before it would be free for the taking
+        by any other thread, ours included, and two runs of one introduction would race.
+        """
+        return self.last is None or beating(self.last, time.monotonic())
+
+    def alive_since(self) -> float | None:
+        """Since when (monotonic) no one can have taken this node for dead, or None if
+        they may now: a lease renewed before that moment is still surely ours."""
+        return self.since if beating(self.last, time.monotonic()) else None
 
     def start(self) -> None:
         """Beat once now (registered before the first claim), then every 2 seconds."""

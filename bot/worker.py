@@ -146,7 +146,7 @@ class Worker:
                 lease_seconds=lease_seconds,
                 homes=self.homes,
                 stopping=self._stop,
-                heartbeat=lambda: self.heartbeat.last,
+                heartbeat=self.heartbeat.alive_since,
             )
             for index in range(max(1, threads))
         ]
@@ -161,6 +161,8 @@ class Worker:
 
     def claim(self, owner: str | None = None) -> int | None:
         """Take the lease of the oldest due introduction, if any (`claim_introduction`)."""
+        if not self.heartbeat.fresh():  # our node looks dead to the others: claim nothing
+            return None
         with session_scope(self.engine) as session:
             return claim_introduction(
                 session, owner=owner or self.owner, lease_seconds=self.lease_seconds, now=utcnow()
@@ -176,6 +178,8 @@ class Worker:
         count = self.run_introductions(self.runner, most=most)
         if self.slack.lost:
             self._probe_slack()
+        if not self.heartbeat.fresh():  # the tasks claim too (`claim`)
+            return count
         for name, task in self.tasks:
             try:
                 count += task()

@@ -146,6 +146,8 @@ class Dispatcher:
             return DROP
         if fault.kind == "ratelimited":
             return self._ratelimited(fault.retry_after / self.limiter.time_scale)
+        if fault.kind == "answer":
+            return json_reply(fault.body or {})
         return error_reply(fault.error or "internal_error", status=fault.status)
 
     def _maybe_hang(self, method: str, *, after_effect: bool, record: CallRecord) -> None:

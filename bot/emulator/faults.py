@@ -18,7 +18,8 @@ RANDOM_KINDS = ("429", "500", "drop", "drop_after")  # drop_after: done, then dr
 
 @dataclass
 class Fault:
-    """One scripted outcome. `kind` is "error", "status", "ratelimited" or "drop"."""
+    """One scripted outcome. `kind` is "error", "status", "ratelimited", "drop" or
+    "answer" (`body` as the answer, with no effect)."""
 
     kind: str
     label: str
@@ -27,6 +28,7 @@ class Fault:
     retry_after: float = 1.0
     after_effect: bool = False
     remaining: int = 1
+    body: dict[str, object] | None = None
 
 
 @dataclass

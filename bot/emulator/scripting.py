@@ -26,6 +26,12 @@ class FaultScripting:
         fault = Fault("status", label, error=error, status=status, remaining=count)
         self._faults.add(self._known(method), fault)
 
+    def answer_next(self, method: str, body: dict[str, object], *, count: int = 1) -> None:
+        """The next `count` calls answer `body` (HTTP 200) and do nothing: an answer of a
+        shape the client does not expect (a proxy's, or a field Slack stopped sending)."""
+        fault = Fault("answer", "answer_next", body=dict(body), remaining=count)
+        self._faults.add(self._known(method), fault)
+
     def rate_limit_next(self, method: str, retry_after: float = 1, *, count: int = 1) -> None:
         """The next `count` calls get HTTP 429; `retry_after` is in Slack seconds, so it is
         divided by `time_scale` like real limits are."""

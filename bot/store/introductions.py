@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -30,9 +32,14 @@ _INTRO_AND_DEAL = (
     .join(Deal, col(Deal.id) == col(Introduction.deal_id))
     .where(col(Introduction.id) == bindparam("b_id"))
 )
-_START_STEP = insert(IntroductionStep).values(
-    introduction_id=bindparam("b_id"), step=bindparam("b_step"), started_at=bindparam("b_at")
-)
+_START_STEP = {  # by dialect; RETURNING, as psycopg counts a skipped row in rowcount
+    dialect: insert(IntroductionStep)
+    .values(introduction_id=bindparam("b_id"), step=bindparam("b_step"),
+            started_at=bindparam("b_at"))
+    .on_conflict_do_nothing(index_elements=["introduction_id", "step"])
+    .returning(IntroductionStep.id)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}  # fmt: skip
 _RECORD_DONE = (
     update(IntroductionStep)
     .where(col(IntroductionStep.introduction_id) == bindparam("b_id"))
@@ -176,9 +183,15 @@ def introduction_and_deal(session: Session, *, intro_id: int) -> tuple[Introduct
     return intro, deal
 
 
-def start_step(session: Session, *, intro_id: int, step: Step) -> None:
-    """Record a step as started, before its Slack calls (a prebuilt INSERT)."""
-    session.connection().execute(_START_STEP, {"b_id": intro_id, "b_step": step, "b_at": utcnow()})
+def start_step(session: Session, *, intro_id: int, step: Step) -> bool:
+    """Record a step as started, before its Slack calls (a prebuilt INSERT); False when
+    it was started already: a run that took the introduction over from one still going
+    (its node taken for dead) finds the step begun after it read the steps."""
+    connection = session.connection()
+    started = connection.execute(
+        _START_STEP[connection.dialect.name], {"b_id": intro_id, "b_step": step, "b_at": utcnow()}
+    )
+    return started.scalar_one_or_none() is not None
 
 
 def record_step_done(session: Session, *, intro_id: int, step: Step, detail: str) -> None:

@@ -20,6 +20,14 @@ HEARTBEAT_SECONDS = 2.0
 # SPEC's 15 s; long enough that a loaded host or a slow commit is not taken for a death.
 SILENT_SECONDS = 8.0
 FORGET_AFTER = timedelta(days=7)  # a node row kept this long after its last beat
+# A node sure of being alive: its last beat began within this (a beat's margin before
+# the others may take it for dead).
+FRESH_SECONDS = SILENT_SECONDS - HEARTBEAT_SECONDS
+
+
+def beating(last: float | None, now: float) -> bool:
+    """A node whose last landed beat began at `last` (monotonic) is not yet silent."""
+    return last is not None and now - last < FRESH_SECONDS
 
 
 def beat(session: Session, *, node_id: str, host: str, pid: int, now: datetime) -> None:

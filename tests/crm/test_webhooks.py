@@ -34,6 +34,14 @@ def watched(bot, crm_id: str = "D-42", company: str = "") -> None:
     make_deal(bot.engine, crm_id, company=company, watched=True)
 
 
+def applied(bot, timeout: float = 15) -> None:
+    """Until the worker has applied every stored CRM event (a webhook only stores it)."""
+    deadline = time.monotonic() + timeout
+    while any(e.processed_at is None for e in rows(bot, CrmEvent)):
+        assert time.monotonic() < deadline, "CRM events still waiting"
+        time.sleep(0.05)
+
+
 def rows(bot, model):
     with Session(bot.engine) as session:
         return session.exec(select(model)).all()
@@ -86,8 +94,8 @@ def test_unwatched_deal_is_stored_but_not_introduced(crm_bot, fake):
     bot = crm_bot()
     make_member(bot.engine)
     send_generic(bot, CONTRACT_SENT)
+    applied(bot)
     bot.wait_idle()
-    time.sleep(0.3)
     [deal] = rows(bot, Deal)
     assert (deal.stage, deal.company, deal.watched) == ("contractsent", "Acme Corp", False)
     assert rows(bot, Introduction) == []
@@ -109,10 +117,7 @@ def test_lost_before_the_worker_started_cancels(crm_bot, make_bot, fake, setting
     send_generic(web_only, CONTRACT_SENT)
     send_generic(web_only, {"deal_id": "D-42", "stage": "Closed Lost"})
     worker_bot = crm_bot()
-    deadline = time.monotonic() + 10
-    while any(e.processed_at is None for e in rows(worker_bot, CrmEvent)):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    applied(worker_bot)
     [intro] = worker_bot.wait_idle()
     assert intro.status == IntroStatus.CANCELLED
     assert fake.calls_to("conversations.create") == []
@@ -134,10 +139,7 @@ def test_backward_move_changes_nothing(crm_bot, fake):
     bot.wait_idle_for_one()
     calls = len(effects(fake))
     send_generic(bot, {"deal_id": "D-42", "stage": "Qualified To Buy"})
-    deadline = time.monotonic() + 10
-    while any(e.processed_at is None for e in rows(bot, CrmEvent)):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    applied(bot)
     [intro] = bot.wait_idle()
     assert intro.status == IntroStatus.DONE and len(effects(fake)) == calls
     assert rows(bot, StageChange)[-1].effect == "Moving back changes nothing."

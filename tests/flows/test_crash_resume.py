@@ -45,10 +45,11 @@ def queue_introduction(engine) -> None:
         session.commit()
 
 
-def wait_for(predicate, timeout: float = 20) -> None:
+def wait_for(predicate, timeout: float = 20, shown=lambda: "") -> None:
+    """Until `predicate` holds; on time-out the failure shows `shown()` (a process's log)."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out\n{shown()}"
         time.sleep(0.05)
 
 

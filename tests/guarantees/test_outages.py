@@ -118,8 +118,12 @@ def test_a_database_outage_is_logged_once_and_work_resumes(settings, fake, engin
                 intro = session.exec(select(Introduction)).first()
                 return intro is not None and intro.status == IntroStatus.DONE
 
-        wait_for(done, timeout=30)
-        wait_for(lambda: any("reachable again" in line for line in lines), timeout=15)
+        wait_for(done, timeout=30, shown=lambda: "".join(lines[before:]))
+        wait_for(
+            lambda: any("reachable again" in line for line in lines),
+            timeout=15,
+            shown=lambda: "".join(lines[before:]),
+        )
         time.sleep(2)
         during = [line for line in lines[before:] if " intro_id=" not in line]
     finally:

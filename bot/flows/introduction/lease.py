@@ -20,10 +20,11 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from bot.models import Introduction, IntroStatus, utcnow
-from bot.store.nodes import HEARTBEAT_SECONDS, SILENT_SECONDS
 from bot.store.rows import update_row
 
-Heartbeat = Callable[[], float | None]  # monotonic time of the node's last beat, if any
+# Since when (monotonic) the node has beaten without a gap, or None if it may look dead
+# now (`bot.heartbeat.Heartbeat.alive_since`).
+Heartbeat = Callable[[], float | None]
 
 
 class LeaseLost(Exception):
@@ -62,13 +63,15 @@ class Lease:
     def hold(self, session: Session, intro_id: int) -> None:
         """Renew our lease once half of it has gone by, or stop if it is no longer ours.
 
-        While more than half is left and our node's heartbeat is fresh nobody can take
-        it (a claim needs it expired or our node silent), so a renewal before every step
-        was a write per step for nothing; the first step of a run always renews.
+        While more than half is left and our node has beaten without a gap since the
+        renewal nobody can take it (a claim needs it expired or our node silent), so a
+        renewal before every step was a write per step for nothing; the first step of a
+        run always renews. A gap (a database outage) may have let another worker take it
+        over: then the next step renews, and finds out.
         """
         now = time.monotonic()
         renewed = getattr(self._held, "renewed", None)
-        if renewed is not None and now - renewed < self.seconds / 2 and self._beating(now):
+        if renewed is not None and now - renewed < self.seconds / 2 and self._kept(renewed):
             return
         held = update_row(
             session, Introduction, intro_id,
@@ -79,12 +82,12 @@ class Lease:
             raise LeaseLost
         self._held.renewed = now
 
-    def _beating(self, now: float) -> bool:
-        """Our node beat recently enough that no one can have taken it for dead."""
+    def _kept(self, renewed: float) -> bool:
+        """No one can have taken our node for dead since `renewed`."""
         if self.heartbeat is None:
             return True
-        last = self.heartbeat()
-        return last is not None and now - last < SILENT_SECONDS - HEARTBEAT_SECONDS
+        since = self.heartbeat()
+        return since is not None and since <= renewed
 
     def release(self, session: Session, intro_id: int, **values: Any) -> bool:
         """Give the lease up with these changes; False when it was no longer ours."""

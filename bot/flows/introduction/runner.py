@@ -26,7 +26,7 @@ from bot.flows.introduction.lease import Heartbeat, Lease, LeaseLost
 from bot.flows.introduction.messages import brief_step, notify_ae_step, welcome_step
 from bot.flows.introduction.people import People, prepare_step
 from bot.models import STEPS, Introduction, IntroStatus, Step, utcnow
-from bot.outages import log_failure, quiet
+from bot.outages import database_lost, log_failure, quiet
 from bot.slack.client import send_dm
 from bot.store.introductions import (
     ERROR_LIMIT,
@@ -90,16 +90,20 @@ class IntroductionRunner:
 
         If the database drops the run's connection (a restart, a failover), the run goes
         on once with a new one, in resumed mode, instead of stalling until its lease
-        runs out.
+        runs out. Anything else unexpected is tried again later (`_on_unexpected`).
         """
         for attempt in (1, 2):
             try:
                 with self.lease.connection():
                     self._run(intro_id)
                 return
-            except DBAPIError as exc:
-                if not exc.connection_invalidated or attempt == 2:
-                    raise
+            except Exception as exc:
+                if not database_lost(exc):
+                    self._on_unexpected(intro_id, exc)
+                    return
+                dropped = isinstance(exc, DBAPIError) and exc.connection_invalidated
+                if not dropped or attempt == 2:
+                    raise  # the worker logs the outage once; the lease frees itself
                 log.warning("intro_id=%s database connection lost; going on", intro_id)
 
     def invite_next_contacts(self, intro_id: int) -> str:
@@ -163,8 +167,8 @@ class IntroductionRunner:
             if done is not None:
                 _record(session, intro_id, done)
             self.lease.hold(session, intro_id)
-            if not resumed:
-                start_step(session, intro_id=intro_id, step=step)
+            if not resumed:  # begun by a run we took over from since we read: look first
+                resumed = not start_step(session, intro_id=intro_id, step=step)
             # as the previous step left them
             intro, deal = introduction_and_deal(session, intro_id=intro_id)
         steps[step] = False
@@ -227,6 +231,23 @@ class IntroductionRunner:
             )
         else:
             log_failure(log, exc, "intro_id=%s transient failure, retrying: %s", intro_id, reason)
+
+    def _on_unexpected(self, intro_id: int, exc: Exception) -> None:
+        """A bug or a surprise (an answer of a shape we did not expect): logged with its
+        traceback and tried again later like a passing Slack error, costing an attempt,
+        instead of leaving the introduction held until its lease runs out."""
+        log.exception("intro_id=%s failed unexpectedly; trying again later", intro_id)
+        reason = phrase("introduction.unexpected", error=type(exc).__name__)
+        with self.context.session() as session:
+            intro = session.get(Introduction, intro_id)
+            assert intro is not None
+            attempts = intro.attempts + 1
+            if attempts < MAX_ATTEMPTS:
+                delay = timedelta(seconds=min(2**attempts, MAX_RETRY_DELAY_SECONDS))
+                self.lease.release(session, intro_id, attempts=attempts, last_error=reason,
+                                   next_attempt_at=utcnow() + delay)  # fmt: skip
+                return
+        self._fail(intro_id, phrase("introduction.gave_up", reason=reason, attempts=MAX_ATTEMPTS))
 
     def _fail(self, intro_id: int, reason: str) -> None:
         """Tell the AE, then record the failure: once it shows as failed, they know."""
