@@ -15,7 +15,9 @@ which the app does not ask for. So the rule is by time:
   is marked EXPIRED (or re-invited, when a re-send was asked) and the next waiting
   contact is invited, so nobody behind it waits for ever.
 - An invitation accepted but awaiting an admin's approval does not lapse by this rule
-  (the contact said yes; the admins' answer comes as an event).
+  (the contact said yes; the admins' answer comes as an event). Slack holds the channel
+  for it meanwhile, so after a week `status` says the contacts behind it wait and the AE
+  should ask the admins: nothing the bot can send would move it.
 
 The task also invites contacts added after the introduction (`/introduce-care invite`).
 """
@@ -96,10 +98,15 @@ def is_stale(contact: Contact, *, now: datetime) -> bool:
 
 
 def state_words(contact: Contact, *, now: datetime) -> str:
-    """How `status` and the Home say a contact's invitation state."""
+    """How `status` and the Home say a contact's invitation state. An approval that has
+    waited a week says so: Slack holds the channel's one invitation until an admin
+    answers, so the contacts behind it wait, and only the AE can chase the admins."""
     if contact.invite_state == InviteState.SENT and is_stale(contact, now=now):
         assert contact.invited_at is not None
         return phrase("invitations.state.stale", days=(now - contact.invited_at).days)
+    asked = contact.accepted_at or contact.invited_at
+    if contact.invite_state == InviteState.APPROVAL and asked and now - asked >= STALE_AFTER:
+        return phrase("invitations.state.approval_stale", days=(now - asked).days)
     return phrase(f"invitations.state.{InviteState(contact.invite_state).value}")
 
 

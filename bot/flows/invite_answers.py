@@ -113,8 +113,10 @@ def _record(session: Session, contact: Contact, state: InviteState) -> bool:
     """The transition, if the contact is where this answer can come from."""
     if state == InviteState.ACCEPTED:  # accepted, or approved after "awaiting approval"
         return accept_invitation(session, contact_id=contact.id, now=utcnow())
-    if state == InviteState.APPROVAL:
-        return move_invitation(session, contact_id=contact.id, to=state, only=ASKED)
+    if state == InviteState.APPROVAL:  # the contact said yes: since then, the admins
+        return move_invitation(
+            session, contact_id=contact.id, to=state, only=ASKED, accepted_at=utcnow()
+        )
     return move_invitation(
         session, contact_id=contact.id, to=state, only=(*ASKED, InviteState.APPROVAL)
     )

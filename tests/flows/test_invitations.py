@@ -86,6 +86,23 @@ def test_approval_required_waits_for_the_approval_before_anyone_is_told(bot, fak
     assert len(dms_saying(fake, "U_ENG", "accepted the Slack Connect")) == 1
 
 
+def test_an_approval_waiting_a_week_tells_the_ae_to_ask_the_admins(bot, fake):
+    """Slack holds the channel's one invitation until an admin answers: nothing behind it
+    can go, and no re-send helps, so `status` says who must act."""
+    introduce(bot, CTO, CFO)
+    deliver(
+        bot, fake.accept_shared_invite(invite_of(fake, CTO)["invite_id"], approval_required=True)
+    )
+    with time_machine.travel(in_days(6)):
+        assert f"{CTO}: awaiting approval" in json.dumps(status_blocks(bot))
+    with time_machine.travel(in_days(8)):
+        blocks = json.dumps(status_blocks(bot))
+        assert f"{CTO}: awaiting an admin's approval for 8 days" in blocks
+        assert "ask the admins" in blocks
+        assert resend_buttons(status_blocks(bot)) == []
+        assert states(bot) == {CTO: InviteState.APPROVAL, CFO: InviteState.WAITING}
+
+
 # --- a decline -----------------------------------------------------------------------
 
 

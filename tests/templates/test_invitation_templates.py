@@ -82,7 +82,12 @@ def test_each_stale_invitation_is_a_section_with_its_resend_button(count):
         (InviteState.WAITING, None, "waiting (one pending invitation at a time)"),
         (InviteState.SENT, 6, "sent"),
         (InviteState.SENT, 7, "stale (sent 7 days ago, not accepted)"),
-        (InviteState.APPROVAL, 9, "awaiting approval"),
+        (InviteState.APPROVAL, 6, "awaiting approval"),
+        (
+            InviteState.APPROVAL,
+            9,
+            "awaiting an admin's approval for 9 days (the contacts behind it wait: ask the admins)",
+        ),
         (InviteState.DECLINED, 1, "declined"),
         (InviteState.EXPIRED, 15, "expired (nobody answered in 14 days)"),
     ],
