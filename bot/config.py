@@ -25,6 +25,7 @@ Mode = Literal["http", "socket", "worker", "cli"]
 Getter = Callable[..., str]
 DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
 DEFAULT_SALESFORCE_API_VERSION = "v62.0"
+SALESFORCE_ORG_ID = re.compile(r"00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")  # 15 or 18 chars
 SALESFORCE_SETTINGS = (
     "SALESFORCE_INSTANCE_URL",
     "SALESFORCE_CLIENT_ID",
@@ -68,6 +69,7 @@ class Settings:
     salesforce_client_id: str = ""
     salesforce_client_secret: str = ""
     salesforce_api_version: str = DEFAULT_SALESFORCE_API_VERSION.removeprefix("v")  # "62.0"
+    salesforce_org_id: str = ""  # set: POST /crm/salesforce takes this org's Outbound Messages
     crm_poll_seconds: int = 60
     preclose_probability: float | None = None  # an open stage this likely to win is pre-close
     crm_writeback: bool = True
@@ -178,11 +180,19 @@ def _salesforce(get: Getter) -> dict[str, Any]:
         raise ConfigError(f"SALESFORCE_API_VERSION must be a REST API version such as "
                           f"{DEFAULT_SALESFORCE_API_VERSION}, not {raw_version!r}")  # fmt: skip
     instance = values["SALESFORCE_INSTANCE_URL"]
+    org_id = get("SALESFORCE_ORG_ID")
+    if org_id and not instance:
+        raise ConfigError("SALESFORCE_ORG_ID is set but the Salesforce connector is not: "
+                          "Outbound Messages only trigger its poll")  # fmt: skip
+    if org_id and not SALESFORCE_ORG_ID.fullmatch(org_id):
+        raise ConfigError(f"SALESFORCE_ORG_ID must be the org's id (15 or 18 characters "
+                          f"from 00D: Setup, Company Information), not {org_id!r}")  # fmt: skip
     return {
         "salesforce_instance_url": _salesforce_url(instance) if instance else "",
         "salesforce_client_id": values["SALESFORCE_CLIENT_ID"],
         "salesforce_client_secret": values["SALESFORCE_CLIENT_SECRET"],
         "salesforce_api_version": raw_version.removeprefix("v"),
+        "salesforce_org_id": org_id,
     }
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, jsonify, request
+from flask import Flask, Request, Response, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import Engine
@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.crm import inbox
+from bot.crm.salesforce import outbound
 from bot.crm.webhooks import (
     BodyError,
     InboxItem,
@@ -25,6 +26,7 @@ from bot.crm.webhooks import (
     verify_hubspot,
 )
 from bot.db import schema_state, session_scope
+from bot.models import utcnow
 from bot.store import connectors, nodes
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -108,7 +110,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 def add_crm_webhooks(web: Flask, engine: Engine, settings: Settings,
                      hand_off: Callable[[], None]) -> None:  # fmt: skip
-    """`/crm/webhook` and `/crm/hubspot`: checked, stored, then answered."""
+    """`/crm/webhook` and `/crm/hubspot`: checked, stored, then answered;
+    `/crm/salesforce`: checked, then the poll is made due (`bot.crm.salesforce.outbound`)."""
 
     def accept(items: list[InboxItem], warnings: list[str], ignored: int = 0):  # type: ignore[no-untyped-def]
         """Store durably, then answer: a crash after the answer loses nothing."""
@@ -149,3 +152,25 @@ def add_crm_webhooks(web: Flask, engine: Engine, settings: Settings,
         except BodyError as exc:
             return jsonify(ok=False, error=str(exc)), 400
         return accept(batch.items, [], batch.ignored)
+
+    @web.post("/crm/salesforce")
+    def crm_salesforce():  # type: ignore[no-untyped-def]
+        """An Outbound Message: the org checked, the next poll made due, then the Ack."""
+        if not (settings.salesforce_instance_url and settings.salesforce_org_id):
+            return _soap(outbound.fault("the Salesforce connector and SALESFORCE_ORG_ID must "
+                                        "be set for Outbound Messages"), 503)  # fmt: skip
+        try:
+            sent = outbound.read_notifications(request.get_data())
+        except outbound.OutboundError as exc:
+            return _soap(outbound.fault(str(exc)), 400)
+        if not outbound.same_org(settings.salesforce_org_id, sent.org_id):
+            return _soap(outbound.fault("OrganizationId is not SALESFORCE_ORG_ID"), 403)
+        if sent.opportunity_ids:
+            with session_scope(engine) as session:
+                connectors.poll_now(session, name="salesforce", now=utcnow())
+            hand_off()
+        return _soap(outbound.ACK, 200)
+
+
+def _soap(body: str, status: int) -> Response:
+    return Response(body, status=status, content_type="text/xml; charset=utf-8")

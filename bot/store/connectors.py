@@ -74,6 +74,18 @@ def set_cursor(session: Session, *, name: str, cursor: str, now: datetime) -> No
     session.add(row)
 
 
+def poll_now(session: Session, *, name: str, now: datetime) -> None:
+    """Make the connector's next poll due at once (a CRM's "something changed")."""
+    connector(session, name=name, now=now)
+    session.flush()
+    session.execute(
+        update(Connector)
+        .where(col(Connector.name) == name)
+        .values(polled_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def claim_poll(session: Session, *, name: str, now: datetime, every_seconds: float) -> bool:
     """True for the one caller, across processes, whose poll is due: a conditional
     UPDATE of `polled_at`, so two workers asking at once make one poll."""

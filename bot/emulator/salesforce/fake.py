@@ -20,11 +20,12 @@ from bot.emulator.salesforce.dispatch import CallRecord, Dispatcher
 from bot.emulator.salesforce.faults import FaultPlan
 from bot.emulator.salesforce.handlers import Context
 from bot.emulator.salesforce.limits import DailyAllowance
+from bot.emulator.salesforce.outbound import Delivery, deliver, notifications_body
 from bot.emulator.salesforce.render import render_value
 from bot.emulator.salesforce.schema import SCHEMA
 from bot.emulator.salesforce.seeding import FakeSeeding
 from bot.emulator.salesforce.server import SalesforceHTTPServer
-from bot.emulator.salesforce.store import Org
+from bot.emulator.salesforce.store import ORG_ID, Org
 from bot.emulator.serving import ServedFake
 
 DEFAULT_CLIENT_ID = "3MVG9fake.consumer.key"
@@ -119,6 +120,25 @@ class FakeSalesforce(FakeSeeding, FakeControls, CallInspection[CallRecord], Serv
     @property
     def integration_user_id(self) -> str:
         return self._org.integration_user
+
+    # what the org sends ------------------------------------------------------------------
+
+    def send_outbound_message(
+        self, url: str, record_ids: list[str], *, object_name: str = "Opportunity",
+        org_id: str | None = None, serial: int = 1,
+    ) -> Delivery:  # fmt: skip
+        """An Outbound Message about these records, as a record-triggered Flow sends it
+        (the Id and the stage, for an Opportunity), and whether Salesforce would count it
+        delivered. `org_id` stands in for another org's message."""
+        sent = ("Id", "StageName") if object_name == "Opportunity" else ("Id",)
+        with self._org.lock:
+            found = [self._org.get(object_name, i) or {"Id": i} for i in record_ids]
+            records = [{name: each[name] for name in sent if name in each} for each in found]
+        body = notifications_body(
+            org_id=org_id or ORG_ID, instance_url=self.instance_url, records=records,
+            object_name=object_name, serial=serial,
+        )  # fmt: skip
+        return deliver(url, body)
 
     # inspection -------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any
 from bot.emulator.salesforce.ids import canonical, make_id
 from bot.emulator.salesforce.schema import DEFAULT_STAGES, PREFIXES, SCHEMA, Stage, sobject
 
-ORG_ID = "00DDn00000FakeOrg"
+ORG_ID = "00DDn0000FakeOrgAA"  # 18 characters, as the API gives org ids
 INTEGRATION_USER = "integration@careintro.fake"
 
 

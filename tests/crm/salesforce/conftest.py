@@ -5,8 +5,9 @@ pointed at it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import trustme
@@ -14,13 +15,16 @@ from sqlalchemy import Engine
 
 from bot.crm.salesforce import SalesforceConnector
 from bot.db import session_scope
+from bot.emulator import FakeSlack
 from bot.emulator.salesforce import FakeSalesforce
 from bot.models import utcnow
 from bot.store.connectors import connector as connector_row
+from tests.factories import make_member
 
 CLIENT_ID = "3MVG9connector.test.key"
 CLIENT_SECRET = "connector-test-secret"
 VERSION = "62.0"
+OWNER = ("U_DANA", "dana", "Dana Deals", "dana@ours.example")  # only Salesforce names her
 
 
 @dataclass
@@ -77,3 +81,32 @@ def seed_acme(sf: FakeSalesforce, *, stage: str = "Negotiation/Review", **extra)
         primary_contact_id=contact, **extra,
     )  # fmt: skip
     return Seeded(owner, account, contact, nameless, opportunity)
+
+
+@pytest.fixture
+def sf_bot(make_bot, fake: FakeSlack, sf: FakeSalesforce) -> Callable[..., Any]:
+    """The app with the Salesforce connector on, polling every second (the default,
+    CARE_CRM_POLL_SECONDS=60, finds a change within a minute); CARE_AUTO_WATCH=all."""
+    user_id, name, real_name, email = OWNER
+    fake.add_user(user_id, name=name, real_name=real_name, email=email, title="AE")
+
+    def make(**overrides: Any):
+        options = {"crm_poll_seconds": 1, **overrides}
+        bot = make_bot(
+            salesforce_instance_url=sf.instance_url, salesforce_client_id=CLIENT_ID,
+            salesforce_client_secret=CLIENT_SECRET, auto_watch=True, **options,
+        )  # fmt: skip
+        make_member(bot.engine)
+        wait_for(lambda: sf.calls_to("GET /services/data/*/query*"), "the first poll")
+        next_second()  # what is saved from now on is after the connector was enabled
+        return bot
+
+    return make
+
+
+def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return found

@@ -13,50 +13,16 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Callable
-from typing import Any
 
-import pytest
 from sqlmodel import Session, select
 
 from bot.emulator import FakeSlack
 from bot.emulator.salesforce import FakeSalesforce
 from bot.models import Connector, CrmEvent, CrmWriteback, Introduction, IntroStatus
-from tests.factories import make_member
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, next_second
+from .conftest import OWNER, wait_for
 
-OWNER = ("U_DANA", "dana", "Dana Deals", "dana@ours.example")  # only Salesforce names her
 TASKS = "POST /services/data/*/sobjects/Task*"
-
-
-@pytest.fixture
-def sf_bot(make_bot, fake: FakeSlack, sf: FakeSalesforce) -> Callable[..., Any]:
-    """The app with the Salesforce connector on, polling every second (the default,
-    CARE_CRM_POLL_SECONDS=60, finds a change within a minute); CARE_AUTO_WATCH=all."""
-    user_id, name, real_name, email = OWNER
-    fake.add_user(user_id, name=name, real_name=real_name, email=email, title="AE")
-
-    def make(**overrides: Any):
-        options = {"crm_poll_seconds": 1, **overrides}
-        bot = make_bot(
-            salesforce_instance_url=sf.instance_url, salesforce_client_id=CLIENT_ID,
-            salesforce_client_secret=CLIENT_SECRET, auto_watch=True, **options,
-        )  # fmt: skip
-        make_member(bot.engine)
-        wait_for(lambda: sf.calls_to("GET /services/data/*/query*"), "the first poll")
-        next_second()  # what is saved from now on is after the connector was enabled
-        return bot
-
-    return make
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return found
 
 
 def rows(bot, model) -> list:
