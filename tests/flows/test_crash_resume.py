@@ -17,6 +17,7 @@ from bot.runtime import build_runtime
 from bot.store.introductions import request_introduction
 from tests.factories import make_deal, make_member
 from tests.processes import free_port
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -43,14 +44,6 @@ def queue_introduction(engine) -> None:
     with Session(engine) as session:
         request_introduction(session, deal=session.merge(deal), source="now", requested_by="U_AE")
         session.commit()
-
-
-def wait_for(predicate, timeout: float = 20, shown=lambda: "") -> None:
-    """Until `predicate` holds; on time-out the failure shows `shown()` (a process's log)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out\n{shown()}"
-        time.sleep(0.05)
 
 
 def step_done(engine, step: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from bot.ids import ActionId
 from bot.models import Contact, InviteState
 from tests.flows.test_events import deliver, event_body, introduce, send_event, wait_applied
 from tests.flows.test_reminders import block_actions
+from tests.waiting import wait_for
 
 CTO, CFO, CEO = "cto@acme.example", "cfo@acme.example", "ceo@acme.example"
 
@@ -28,14 +28,6 @@ CTO, CFO, CEO = "cto@acme.example", "cfo@acme.example", "ceo@acme.example"
 def states(bot: Any) -> dict[str, str]:
     with Session(bot.engine) as session:
         return {c.email: c.invite_state for c in session.exec(select(Contact)) if c.email}
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return found
 
 
 def invite_of(fake: Any, email: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from bot.models import Contact, InviteState
 from tests.conftest import TOKEN
 from tests.factories import make_deal
 from tests.flows.test_events import deliver, introduce
-from tests.flows.test_invitations import CEO, CFO, CTO, invite_of, states, wait_for
+from tests.flows.test_invitations import CEO, CFO, CTO, invite_of, states
+from tests.waiting import wait_for
 
 
 @pytest.mark.parametrize(

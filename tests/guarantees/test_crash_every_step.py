@@ -14,8 +14,8 @@ from tests.flows.test_crash_resume import (
     finish_with_new_worker,
     queue_introduction,
     start_worker,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ from tests.flows.test_crash_resume import (
     queue_introduction,
     start_worker,
     step_done,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 RECOVERY_SECONDS = 15

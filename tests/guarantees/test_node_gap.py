@@ -24,7 +24,8 @@ from bot.slack.client import make_client
 from bot.store.introductions import start_step
 from bot.store.nodes import SILENT_SECONDS
 from bot.worker import Worker
-from tests.flows.test_crash_resume import assert_exactly_once, queue_introduction, wait_for
+from tests.flows.test_crash_resume import assert_exactly_once, queue_introduction
+from tests.waiting import wait_for
 
 
 def gap(engine, worker: Worker) -> None:

@@ -21,8 +21,9 @@ from sqlmodel import Session, select
 
 from bot.models import Introduction, IntroStatus
 from tests.conftest import PG_URL
-from tests.flows.test_crash_resume import queue_introduction, wait_for
+from tests.flows.test_crash_resume import queue_introduction
 from tests.processes import free_port, logged_worker
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL")]
 OUTAGE_SECONDS = float(os.environ.get("CARE_TEST_OUTAGE_SECONDS", "20"))

@@ -28,8 +28,9 @@ from sqlmodel import Session, select
 from bot.models import Deal, Introduction, IntroStatus, ResponseClock, utcnow
 from bot.store.introductions import request_introduction
 from tests.factories import make_deal
-from tests.flows.test_crash_resume import queue_introduction, wait_for
+from tests.flows.test_crash_resume import queue_introduction
 from tests.processes import logged_worker
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 OUTAGE_SECONDS = float(os.environ.get("CARE_TEST_OUTAGE_SECONDS", "10"))

@@ -24,6 +24,7 @@ from bot.emulator.hubspot.shapes import CUSTOM_PIPELINE_ID
 from bot.models import Connector, CrmEvent, Introduction, IntroStatus
 from bot.slack.requests import post
 from tests.factories import make_member
+from tests.waiting import wait_for
 
 TOKEN = "pat-na1-e2e00000-1111-2222-3333-444444444444"
 CONTRACT_SENT = "137498562"  # the custom pipeline's "Contract Sent": a number, not a name
@@ -79,14 +80,6 @@ def deliver(bot, hub: FakeHubSpot, events: list[dict[str, Any]]) -> dict[str, An
     status, raw = post(signed.url, signed.body.decode(), signed.headers)
     assert status == 200, raw
     return json.loads(raw)
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return found
 
 
 def rows(bot, model) -> list:

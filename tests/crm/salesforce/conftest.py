@@ -20,6 +20,7 @@ from bot.emulator.salesforce import FakeSalesforce
 from bot.models import utcnow
 from bot.store.connectors import connector as connector_row
 from tests.factories import make_member
+from tests.waiting import wait_for
 
 CLIENT_ID = "3MVG9connector.test.key"
 CLIENT_SECRET = "connector-test-secret"
@@ -102,11 +103,3 @@ def sf_bot(make_bot, fake: FakeSlack, sf: FakeSalesforce) -> Callable[..., Any]:
         return bot
 
     return make
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return found
