@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import time_machine
 from sqlmodel import Session, select
 
 from bot.config import DEFAULT_LEASE_SECONDS
@@ -59,6 +60,22 @@ def test_a_node_after_a_gap_claims_nothing_until_its_heartbeat_lands(settings, e
     assert worker.heartbeat.since == worker.heartbeat.last  # a new unbroken run of beats
     assert worker.claim() is not None
     assert worker.claim(f"{worker.owner}/1") is None  # ours, and our node is alive
+
+
+def test_a_wall_clock_jump_is_a_gap_too(settings, engine):
+    """The others judge a node by the wall clock: when it jumps ahead (an NTP step; a
+    test's time travel), the node's last beat looks old to every claim at once, its own
+    threads' included, until the next beat writes the new time."""
+    worker = Worker(engine, settings, make_client(settings), threads=2)
+    assert worker.heartbeat.beat_once()
+    queue_introduction(engine)
+    with time_machine.travel(utcnow() + timedelta(days=5), tick=True):
+        assert not worker.heartbeat.fresh() and worker.heartbeat.alive_since() is None
+        assert worker.claim() is None
+        assert worker.heartbeat.beat_once()
+        assert worker.heartbeat.since == worker.heartbeat.last  # a new run of beats
+        assert worker.claim() is not None
+        assert worker.claim(f"{worker.owner}/1") is None
 
 
 def test_a_run_that_lost_its_lease_in_a_gap_stops_at_its_next_step(settings, fake, engine):
