@@ -70,8 +70,9 @@ class Heartbeat:
         dead node's), or its last beat is recent.
 
         After a database outage longer than `SILENT_SECONDS`, or the wall clock jumping
-        ahead, the node's row looks dead until the next beat lands: a claim made before it would be free for the taking
-        by any other thread, ours included, and two runs of one introduction would race.
+        ahead, the node's row looks dead until the next beat lands: a claim made before
+        it would be free for the taking by any other thread, ours included, and two runs
+        of one introduction would race.
         """
         return self.last is None or self._recent(time.monotonic(), utcnow())
 
