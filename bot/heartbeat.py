@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from bot.db import session_scope
 from bot.models import utcnow
 from bot.outages import Outage, database_lost
-from bot.store.nodes import FRESH_SECONDS, HEARTBEAT_SECONDS, beat, beating, forget_old_nodes
+from bot.store.nodes import FRESH_SECONDS, HEARTBEAT_SECONDS, beat, forget_old_nodes
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,10 @@ class Heartbeat:
 
     def _recent(self, at: float, wall: datetime) -> bool:
         """The last landed beat is recent at monotonic `at` and wall-clock `wall`."""
-        if self.last_wall is None or not beating(self.last, at):
+        if self.last is None or self.last_wall is None:
             return False
-        return (wall - self.last_wall).total_seconds() < FRESH_SECONDS
+        walked = (wall - self.last_wall).total_seconds()
+        return at - self.last < FRESH_SECONDS and walked < FRESH_SECONDS
 
     def fresh(self) -> bool:
         """This node may claim: it has no node row yet (its claims are never taken for a

@@ -25,11 +25,6 @@ FORGET_AFTER = timedelta(days=7)  # a node row kept this long after its last bea
 FRESH_SECONDS = SILENT_SECONDS - HEARTBEAT_SECONDS
 
 
-def beating(last: float | None, now: float) -> bool:
-    """A node whose last landed beat began at `last` (monotonic) is not yet silent."""
-    return last is not None and now - last < FRESH_SECONDS
-
-
 def beat(session: Session, *, node_id: str, host: str, pid: int, now: datetime) -> None:
     """Say this process is alive (registering it the first time)."""
     node = session.get(WorkerNode, node_id)

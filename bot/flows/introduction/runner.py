@@ -211,25 +211,7 @@ class IntroductionRunner:
         reason = phrase("introduction.step_failed", step=exc.step, reason=slack_reason(exc.error))
         if exc.permanent:
             self._fail(intro_id, reason)
-            return
-        with self.context.session() as session:
-            intro = session.get(Introduction, intro_id)
-            assert intro is not None
-            attempts = intro.attempts + (0 if quiet(exc) else 1)
-            if attempts < MAX_ATTEMPTS:
-                delay = timedelta(seconds=min(2 ** max(1, attempts), MAX_RETRY_DELAY_SECONDS))
-                self.lease.release(
-                    session,
-                    intro_id,
-                    attempts=attempts,
-                    last_error=reason,
-                    next_attempt_at=utcnow() + delay,
-                )
-        if attempts >= MAX_ATTEMPTS:
-            self._fail(
-                intro_id, phrase("introduction.gave_up", reason=reason, attempts=MAX_ATTEMPTS)
-            )
-        else:
+        elif self._try_later(intro_id, reason, counted=not quiet(exc)):
             log_failure(log, exc, "intro_id=%s transient failure, retrying: %s", intro_id, reason)
 
     def _on_unexpected(self, intro_id: int, exc: Exception) -> None:
@@ -237,17 +219,22 @@ class IntroductionRunner:
         traceback and tried again later like a passing Slack error, costing an attempt,
         instead of leaving the introduction held until its lease runs out."""
         log.exception("intro_id=%s failed unexpectedly; trying again later", intro_id)
-        reason = phrase("introduction.unexpected", error=type(exc).__name__)
+        self._try_later(intro_id, phrase("introduction.unexpected", error=type(exc).__name__))
+
+    def _try_later(self, intro_id: int, reason: str, *, counted: bool = True) -> bool:
+        """Free the introduction for another try after a pause that doubles with each
+        attempt; once MAX_ATTEMPTS are used, fail it instead (and return False)."""
         with self.context.session() as session:
             intro = session.get(Introduction, intro_id)
             assert intro is not None
-            attempts = intro.attempts + 1
+            attempts = intro.attempts + (1 if counted else 0)
             if attempts < MAX_ATTEMPTS:
-                delay = timedelta(seconds=min(2**attempts, MAX_RETRY_DELAY_SECONDS))
+                delay = timedelta(seconds=min(2 ** max(1, attempts), MAX_RETRY_DELAY_SECONDS))
                 self.lease.release(session, intro_id, attempts=attempts, last_error=reason,
                                    next_attempt_at=utcnow() + delay)  # fmt: skip
-                return
+                return True
         self._fail(intro_id, phrase("introduction.gave_up", reason=reason, attempts=MAX_ATTEMPTS))
+        return False
 
     def _fail(self, intro_id: int, reason: str) -> None:
         """Tell the AE, then record the failure: once it shows as failed, they know."""
